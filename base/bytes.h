@@ -1,0 +1,47 @@
+// Copyright (c) Vellum authors.
+//
+// Byte-string vocabulary shared by the modules: `Bytes` owns, `ByteView` borrows.
+// Hex is lower case on output and case-insensitive on input.
+
+#ifndef VELLUM_BASE_BYTES_H_
+#define VELLUM_BASE_BYTES_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vellum/result.h"
+
+namespace vellum {
+
+using Bytes = std::vector<uint8_t>;
+using ByteView = std::span<const uint8_t>;
+
+inline ByteView AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+inline std::string_view AsChars(ByteView b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+std::string HexEncode(ByteView data);
+// InvalidArgument for an odd length or a non-hex character (the message gives its
+// position, never the input itself: hex strings may be key material).
+Result<Bytes> HexDecode(std::string_view hex);
+
+// Constant-time equality for secrets and MACs: the time taken depends only on the
+// lengths, not on where the inputs differ.
+bool ConstantTimeEquals(ByteView a, ByteView b);
+
+// Little- and big-endian fixed-width encoding helpers.
+void PutFixed32BE(Bytes* out, uint32_t v);
+void PutFixed64BE(Bytes* out, uint64_t v);
+uint32_t DecodeFixed32BE(const uint8_t* p);
+uint64_t DecodeFixed64BE(const uint8_t* p);
+
+}  // namespace vellum
+
+#endif  // VELLUM_BASE_BYTES_H_
