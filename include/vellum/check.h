@@ -13,19 +13,19 @@ namespace vellum::internal {
                               const char* message);
 }  // namespace vellum::internal
 
-#define VELLUM_CHECK(condition)                                                  \
-  do {                                                                           \
-    if (!(condition)) [[unlikely]] {                                             \
-      ::vellum::internal::CheckFailed(__FILE__, __LINE__, #condition, nullptr);  \
-    }                                                                            \
+#define VELLUM_CHECK(condition)                                                 \
+  do {                                                                          \
+    if (!(condition)) [[unlikely]] {                                            \
+      ::vellum::internal::CheckFailed(__FILE__, __LINE__, #condition, nullptr); \
+    }                                                                           \
   } while (false)
 
 // As VELLUM_CHECK, with a fixed explanation (a string literal: never key material).
-#define VELLUM_CHECK_MSG(condition, message)                                     \
-  do {                                                                           \
-    if (!(condition)) [[unlikely]] {                                             \
-      ::vellum::internal::CheckFailed(__FILE__, __LINE__, #condition, message);  \
-    }                                                                            \
+#define VELLUM_CHECK_MSG(condition, message)                                    \
+  do {                                                                          \
+    if (!(condition)) [[unlikely]] {                                            \
+      ::vellum::internal::CheckFailed(__FILE__, __LINE__, #condition, message); \
+    }                                                                           \
   } while (false)
 
 #define VELLUM_CHECK_EQ(a, b) VELLUM_CHECK((a) == (b))

@@ -140,15 +140,16 @@ class Env {
 
 // A new in-memory Env: files live in a map, the clock starts at zero and moves only
 // when AdvanceMemEnvClock is called (sleeping also advances it), and randomness is a
-// deterministic generator seeded with `seed`. Paths are plain strings; a directory
-// exists once created or once a file inside it is created.
+// deterministic generator seeded with `seed`. Paths are plain strings (only trailing
+// '/' is stripped). Directories behave as on POSIX: one exists only once created
+// (CreateDir, CreateDirIfMissing), and creating a file or directory whose parent does
+// not exist is NotFound. "/" and the parent of a bare name ("f") always exist.
 std::unique_ptr<Env> NewMemEnv(uint64_t seed);
 // Moves the clock of an Env made by NewMemEnv forward. Aborts for any other Env.
 void AdvanceMemEnvClock(Env* mem_env, uint64_t micros);
 
 // Helpers over any Env.
-Status WriteStringToFile(Env* env, std::string_view data, const std::string& path,
-                         bool sync);
+Status WriteStringToFile(Env* env, std::string_view data, const std::string& path, bool sync);
 Status ReadFileToString(Env* env, const std::string& path, std::string* data);
 
 }  // namespace vellum

@@ -62,9 +62,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Aborted(std::string msg) { return {StatusCode::kAborted, std::move(msg)}; }
-  static Status Unavailable(std::string msg) {
-    return {StatusCode::kUnavailable, std::move(msg)};
-  }
+  static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status FailedPrecondition(std::string msg) {
     return {StatusCode::kFailedPrecondition, std::move(msg)};
   }
@@ -119,12 +117,12 @@ class [[nodiscard]] Status {
 }  // namespace vellum
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define VELLUM_RETURN_IF_ERROR(expr)                    \
-  do {                                                  \
-    ::vellum::Status vellum_status_internal_ = (expr);  \
-    if (!vellum_status_internal_.ok()) {                \
-      return vellum_status_internal_;                   \
-    }                                                   \
+#define VELLUM_RETURN_IF_ERROR(expr)                   \
+  do {                                                 \
+    ::vellum::Status vellum_status_internal_ = (expr); \
+    if (!vellum_status_internal_.ok()) {               \
+      return vellum_status_internal_;                  \
+    }                                                  \
   } while (false)
 
 #endif  // VELLUM_STATUS_H_
