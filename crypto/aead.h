@@ -35,14 +35,15 @@ class XChaCha20Poly1305 {
   static Result<Bytes> Seal(const SecureBytes& key, ByteView plaintext, ByteView ad,
                             RandomSource& random);
   // Reverses Seal. Any change to the sealed bytes or the associated data, or a wrong
-  // key, is Corruption.
-  static Result<SecureBytes> Open(const SecureBytes& key, ByteView sealed, ByteView ad);
+  // key, is Corruption. The plaintext is data (log payloads), so it comes back in
+  // ordinary memory; a caller decrypting key material moves it into SecureBytes.
+  static Result<Bytes> Open(const SecureBytes& key, ByteView sealed, ByteView ad);
 
   // The raw construction with a caller-chosen nonce (for known-answer tests and
   // formats that store the nonce elsewhere): returns ciphertext || tag.
   static Result<Bytes> Encrypt(const SecureBytes& key, const Nonce& nonce, ByteView plaintext,
                                ByteView ad);
-  static Result<SecureBytes> Decrypt(const SecureBytes& key, const Nonce& nonce,
+  static Result<Bytes> Decrypt(const SecureBytes& key, const Nonce& nonce,
                                      ByteView ciphertext_and_tag, ByteView ad);
 };
 

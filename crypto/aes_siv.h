@@ -32,8 +32,10 @@ class AesSiv {
   // (RFC 5297 allows up to 126 components; more is InvalidArgument.)
   Result<Bytes> Seal(ByteView plaintext, std::span<const ByteView> ad = {}) const;
   // Decrypts and authenticates; a wrong key, a changed byte or different associated
-  // data is Corruption. The plaintext may be secret, so it comes back in SecureBytes.
-  Result<SecureBytes> Open(ByteView ciphertext, std::span<const ByteView> ad = {}) const;
+  // data is Corruption. The plaintext is data, not key material, so it comes back in
+  // ordinary memory (guarded allocation costs ~10 us; this is on every read path). A
+  // caller decrypting key material copies it into SecureBytes and wipes the Bytes.
+  Result<Bytes> Open(ByteView ciphertext, std::span<const ByteView> ad = {}) const;
 
  private:
   explicit AesSiv(SecureBytes key) : key_(std::move(key)) {}

@@ -44,8 +44,7 @@ class Ed25519KeyPair {
 
 // OK when `signature` is a valid signature of `message` under `public_key`;
 // Corruption otherwise (including for a malformed public key or signature).
-Status Ed25519Verify(const Ed25519PublicKey& public_key, ByteView message,
-                     ByteView signature);
+Status Ed25519Verify(const Ed25519PublicKey& public_key, ByteView message, ByteView signature);
 
 }  // namespace vellum::crypto
 

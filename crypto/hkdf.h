@@ -17,7 +17,9 @@
 namespace vellum::crypto {
 
 // RFC 5869 extract-then-expand. `length` must be in [1, 255 * 32]
-// (InvalidArgument otherwise). An empty salt means a salt of 32 zero bytes.
+// (InvalidArgument otherwise). An empty salt means a salt of 32 zero bytes. OpenSSL
+// caps `info` (32 KiB in 3.0.x; 1 KiB in early 3.0 releases): a longer one is
+// InvalidArgument.
 Result<SecureBytes> HkdfSha256(ByteView ikm, ByteView salt, ByteView info, size_t length);
 
 // Derives a subkey of `length` bytes for `label` (e.g. "table/accounts/siv") from a

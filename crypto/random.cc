@@ -14,6 +14,7 @@ namespace {
 class SodiumRandom final : public RandomSource {
  public:
   void Fill(std::span<uint8_t> out) override {
+    if (out.empty()) return;  // libsodium declares the pointer non-null
     EnsureSodium();
     randombytes_buf(out.data(), out.size());
   }

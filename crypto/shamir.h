@@ -39,9 +39,9 @@ struct ShamirShare {
   static constexpr size_t kSplitIdSize = 16;
 
   std::array<uint8_t, kSplitIdSize> split_id{};  // the same for every share of one split
-  uint8_t threshold = 0;                          // k
-  uint8_t index = 0;                              // x coordinate, 1..255
-  SecureBytes data;                               // y values: secret length + 16 bytes
+  uint8_t threshold = 0;                         // k
+  uint8_t index = 0;                             // x coordinate, 1..255
+  SecureBytes data;                              // y values: secret length + 16 bytes
 };
 
 // Splits `secret` into `shares` shares, any `threshold` of which recover it.
@@ -58,9 +58,20 @@ Result<std::vector<ShamirShare>> ShamirSplit(ByteView secret, int threshold, int
 Result<SecureBytes> ShamirCombine(std::span<const ShamirShare> shares);
 
 // The one-line text form, and its parser (Corruption for a damaged line,
-// InvalidArgument for something that is not a share line at all).
+// InvalidArgument for something that is not a share line at all, NotSupported for a
+// share line of a later format version). DecodeShare ignores surrounding whitespace.
 std::string EncodeShare(const ShamirShare& share);
 Result<ShamirShare> DecodeShare(std::string_view line);
+
+// What every share line starts with.
+inline constexpr std::string_view kShareLinePrefix = "vellum-share-1-";
+
+namespace shamir_internal {
+// GF(2^8) arithmetic modulo x^8+x^4+x^3+x+1, constant-time; exposed for tests.
+uint8_t GfMul(uint8_t a, uint8_t b);
+// The multiplicative inverse, computed as a^254; GfInverse(0) is 0.
+uint8_t GfInverse(uint8_t a);
+}  // namespace shamir_internal
 
 }  // namespace vellum::crypto
 

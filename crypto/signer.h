@@ -34,7 +34,9 @@ class Signer {
   virtual Result<Bytes> Sign(ByteView message) = 0;
 };
 
-// Verifies a signature made by any Signer of `scheme`. OK or Corruption.
+// Verifies a signature made by any Signer of `scheme`: OK, or Corruption for a
+// signature that does not verify; InvalidArgument for a public key of the wrong
+// length; NotSupported for an unknown scheme.
 Status VerifySignature(SignatureScheme scheme, ByteView public_key, ByteView message,
                        ByteView signature);
 
