@@ -19,29 +19,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/path.h"
 #include "vellum/check.h"
 #include "vellum/env.h"
 #include "vellum/status.h"
 
 namespace vellum {
 namespace {
-
-// "a/b///" -> "a/b"; "/" stays "/". The only normalization done: callers that spell
-// one path two ways ("a//b", "./a") get two paths.
-std::string Normalize(const std::string& path) {
-  size_t end = path.size();
-  while (end > 1 && path[end - 1] == '/') --end;
-  return path.substr(0, end);
-}
-
-// The directory holding a normalized path: "" for a bare name (the implicit current
-// directory), "/" for an entry of the root.
-std::string ParentDir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return Normalize(path.substr(0, slash));
-}
 
 // The contents of one file. Handles share it, so its own mutex (not the Env's) guards
 // the bytes: reads through a RandomAccessFile may run while another handle appends.
@@ -231,7 +215,7 @@ class MemEnv final : public Env {
   }
 
   Status FileExists(const std::string& path) override {
-    const std::string p = Normalize(path);
+    const std::string p = NormalizePath(path);
     std::lock_guard<std::mutex> guard(mu_);
     if (files_.count(p) != 0 || IsDirLocked(p)) return Status::OK();
     return Status::NotFound(p + ": no such file or directory");
@@ -239,7 +223,7 @@ class MemEnv final : public Env {
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* names) override {
     names->clear();
-    const std::string d = Normalize(dir);
+    const std::string d = NormalizePath(dir);
     std::lock_guard<std::mutex> guard(mu_);
     if (!IsDirLocked(d)) {
       if (files_.count(d) != 0) return Status::NotFound(d + ": not a directory");
@@ -270,7 +254,7 @@ class MemEnv final : public Env {
   }
 
   Status RemoveFile(const std::string& path) override {
-    const std::string p = Normalize(path);
+    const std::string p = NormalizePath(path);
     std::lock_guard<std::mutex> guard(mu_);
     if (files_.erase(p) == 0) {
       if (IsDirLocked(p)) return Status::IOError("unlink " + p + ": is a directory");
@@ -280,8 +264,8 @@ class MemEnv final : public Env {
   }
 
   Status RenameFile(const std::string& from, const std::string& to) override {
-    const std::string f = Normalize(from);
-    const std::string t = Normalize(to);
+    const std::string f = NormalizePath(from);
+    const std::string t = NormalizePath(to);
     const std::string context = "rename " + f + " -> " + t;
     std::lock_guard<std::mutex> guard(mu_);
     if (!IsDirLocked(ParentDir(t))) return Status::NotFound(context + ": no target directory");
@@ -307,26 +291,26 @@ class MemEnv final : public Env {
   }
 
   Status CreateDir(const std::string& dir) override {
-    const std::string d = Normalize(dir);
+    const std::string d = NormalizePath(dir);
     std::lock_guard<std::mutex> guard(mu_);
     return CreateDirLocked(d);
   }
 
   Status CreateDirIfMissing(const std::string& dir) override {
-    const std::string d = Normalize(dir);
+    const std::string d = NormalizePath(dir);
     if (d.empty()) return Status::InvalidArgument("CreateDirIfMissing: empty path");
     std::lock_guard<std::mutex> guard(mu_);
     // Every proper prefix ending before a '/' is an ancestor, top-down.
     for (size_t slash = d.find('/', 1); slash != std::string::npos;
          slash = d.find('/', slash + 1)) {
       // "a//b" yields "a" twice, which is harmless.
-      VELLUM_RETURN_IF_ERROR(EnsureDirLocked(Normalize(d.substr(0, slash))));
+      VELLUM_RETURN_IF_ERROR(EnsureDirLocked(NormalizePath(d.substr(0, slash))));
     }
     return EnsureDirLocked(d);
   }
 
   Status RemoveDir(const std::string& dir) override {
-    const std::string d = Normalize(dir);
+    const std::string d = NormalizePath(dir);
     std::lock_guard<std::mutex> guard(mu_);
     if (dirs_.count(d) == 0) {
       if (files_.count(d) != 0) return Status::NotFound("rmdir " + d + ": not a directory");
@@ -338,7 +322,7 @@ class MemEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
-    const std::string d = Normalize(dir);
+    const std::string d = NormalizePath(dir);
     std::lock_guard<std::mutex> guard(mu_);
     if (!IsDirLocked(d)) return Status::NotFound("sync " + d + ": no such directory");
     return Status::OK();
@@ -346,7 +330,7 @@ class MemEnv final : public Env {
 
   Status LockFile(const std::string& path, std::unique_ptr<FileLock>* lock) override {
     lock->reset();
-    const std::string p = Normalize(path);
+    const std::string p = NormalizePath(path);
     {
       // Like the POSIX Env, locking creates the file.
       std::lock_guard<std::mutex> guard(mu_);
@@ -405,7 +389,7 @@ class MemEnv final : public Env {
   }
 
   Status FindFileForRead(const std::string& path, std::shared_ptr<MemFile>* file) {
-    const std::string p = Normalize(path);
+    const std::string p = NormalizePath(path);
     std::lock_guard<std::mutex> guard(mu_);
     auto it = files_.find(p);
     if (it == files_.end()) {
@@ -419,7 +403,7 @@ class MemEnv final : public Env {
   Status OpenForWrite(const std::string& path, bool truncate,
                       std::unique_ptr<WritableFile>* result) {
     result->reset();
-    const std::string p = Normalize(path);
+    const std::string p = NormalizePath(path);
     std::shared_ptr<MemFile> file;
     {
       std::lock_guard<std::mutex> guard(mu_);

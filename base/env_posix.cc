@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/path.h"
 #include "vellum/check.h"
 #include "vellum/env.h"
 #include "vellum/status.h"
@@ -115,22 +116,6 @@ int FsyncRetrying(int fd, bool data_only) {
 #endif
   } while (rc < 0 && errno == EINTR);
   return rc < 0 ? errno : 0;
-}
-
-// "a/b///" -> "a/b"; "/" stays "/".
-std::string StripTrailingSlashes(const std::string& path) {
-  size_t end = path.size();
-  while (end > 1 && path[end - 1] == '/') --end;
-  return path.substr(0, end);
-}
-
-// The directory holding `path` ("" for a bare name, "/" for an entry of the root).
-std::string ParentDir(const std::string& path) {
-  const std::string p = StripTrailingSlashes(path);
-  const size_t slash = p.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return StripTrailingSlashes(p.substr(0, slash));
 }
 
 class PosixSequentialFile final : public SequentialFile {
@@ -492,7 +477,7 @@ class PosixEnv final : public Env {
   }
 
   Status CreateDirIfMissing(const std::string& dir) override {
-    const std::string d = StripTrailingSlashes(dir);
+    const std::string d = NormalizePath(dir);
     if (d.empty()) return Status::InvalidArgument("CreateDirIfMissing: empty path");
     if (::mkdir(d.c_str(), kDirMode) == 0) return Status::OK();
     int err = errno;

@@ -12,27 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/path.h"
 #include "vellum/check.h"
 #include "vellum/env.h"
 #include "vellum/status.h"
 
 namespace vellum {
 namespace {
-
-// Same minimal normalization as the MemEnv, so that "db/" and "db" name one directory
-// in SyncDir.
-std::string Normalize(const std::string& path) {
-  size_t end = path.size();
-  while (end > 1 && path[end - 1] == '/') --end;
-  return path.substr(0, end);
-}
-
-std::string ParentDir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return Normalize(path.substr(0, slash));
-}
 
 bool IsUnder(const std::string& path, const std::string& dir) {
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
@@ -285,7 +271,7 @@ Status FaultInjectionEnv::OpenLocked(const std::string& path, bool truncate,
                                      std::unique_ptr<WritableFile>* result) {
   result->reset();
   VELLUM_RETURN_IF_ERROR(CheckActiveLocked());
-  const std::string p = Normalize(path);
+  const std::string p = NormalizePath(path);
   const bool existed = base_->FileExists(p).ok();
   std::unique_ptr<WritableFile> base_file;
   VELLUM_RETURN_IF_ERROR(truncate ? base_->NewWritableFile(p, &base_file)
@@ -339,7 +325,7 @@ void FaultInjectionEnv::RecordUndoLocked(const std::string& path, const NodePtr&
 Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   std::lock_guard<std::mutex> guard(mu_);
   VELLUM_RETURN_IF_ERROR(CheckActiveLocked());
-  const std::string p = Normalize(path);
+  const std::string p = NormalizePath(path);
   NodePtr node = FindLocked(p);
   // The removal can be undone only with the file's contents, which the base Env is
   // about to forget. They are needed when the name's durable state is this file (no
@@ -367,8 +353,8 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> guard(mu_);
   VELLUM_RETURN_IF_ERROR(CheckActiveLocked());
-  const std::string f = Normalize(from);
-  const std::string t = Normalize(to);
+  const std::string f = NormalizePath(from);
+  const std::string t = NormalizePath(to);
   if (f == t) return base_->RenameFile(f, t);
   std::vector<std::string> children;
   if (base_->GetChildren(f, &children).ok()) return RenameDirLocked(f, t);
@@ -437,7 +423,7 @@ Status FaultInjectionEnv::RenameDirLocked(const std::string& from, const std::st
 Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
   std::lock_guard<std::mutex> guard(mu_);
   VELLUM_RETURN_IF_ERROR(CheckActiveLocked());
-  const std::string p = Normalize(path);
+  const std::string p = NormalizePath(path);
   NodePtr node = FindLocked(p);
   uint64_t old_size = 0;
   if (node == nullptr && !base_->GetFileSize(p, &old_size).ok()) {
@@ -459,7 +445,8 @@ Status FaultInjectionEnv::TruncateFile(const std::string& path, uint64_t size) {
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   std::lock_guard<std::mutex> guard(mu_);
   VELLUM_RETURN_IF_ERROR(CheckActiveLocked());
-  const std::string d = Normalize(dir);
+  // Same minimal normalization as the MemEnv, so that "db/" and "db" name one directory.
+  const std::string d = NormalizePath(dir);
   VELLUM_RETURN_IF_ERROR(base_->SyncDir(d));
   for (auto it = undo_.begin(); it != undo_.end();) {
     if (ParentDir(it->first) == d) {

@@ -46,7 +46,7 @@ void EncryptInto(const SecureBytes& key, const uint8_t* nonce, ByteView plaintex
 
 // Decrypts `ciphertext_and_tag` (at least kTagSize bytes; the caller checks).
 Result<Bytes> DecryptChecked(const SecureBytes& key, const uint8_t* nonce,
-                                   ByteView ciphertext_and_tag, ByteView ad) {
+                             ByteView ciphertext_and_tag, ByteView ad) {
   Bytes plaintext(ciphertext_and_tag.size() - XChaCha20Poly1305::kTagSize);
   // libsodium wants somewhere to write even for an empty plaintext.
   uint8_t empty = 0;
@@ -105,7 +105,7 @@ Result<Bytes> XChaCha20Poly1305::Encrypt(const SecureBytes& key, const Nonce& no
 }
 
 Result<Bytes> XChaCha20Poly1305::Decrypt(const SecureBytes& key, const Nonce& nonce,
-                                               ByteView ciphertext_and_tag, ByteView ad) {
+                                         ByteView ciphertext_and_tag, ByteView ad) {
   VELLUM_RETURN_IF_ERROR(CheckKey(key));
   if (ciphertext_and_tag.size() < kTagSize) {
     return Status::Corruption(

@@ -44,7 +44,7 @@ class XChaCha20Poly1305 {
   static Result<Bytes> Encrypt(const SecureBytes& key, const Nonce& nonce, ByteView plaintext,
                                ByteView ad);
   static Result<Bytes> Decrypt(const SecureBytes& key, const Nonce& nonce,
-                                     ByteView ciphertext_and_tag, ByteView ad);
+                               ByteView ciphertext_and_tag, ByteView ad);
 };
 
 }  // namespace vellum::crypto

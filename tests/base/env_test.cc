@@ -25,26 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "vellum/status.h"
 
 namespace vellum {
 namespace {
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const ::vellum::Status s_ = (expr);                     \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.ToString(); \
-  } while (false)
-#define EXPECT_OK(expr)                                     \
-  do {                                                      \
-    const ::vellum::Status s_ = (expr);                     \
-    EXPECT_TRUE(s_.ok()) << #expr << ": " << s_.ToString(); \
-  } while (false)
-#define EXPECT_CODE(expr, code_name)                                                         \
-  do {                                                                                       \
-    const ::vellum::Status s_ = (expr);                                                      \
-    EXPECT_EQ(s_.code(), ::vellum::StatusCode::code_name) << #expr << ": " << s_.ToString(); \
-  } while (false)
 
 enum class EnvKind { kPosix, kMem };
 

@@ -12,22 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "vellum/env.h"
 #include "vellum/status.h"
 
 namespace vellum {
 namespace {
 
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const ::vellum::Status s_ = (expr);                     \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.ToString(); \
-  } while (false)
-#define EXPECT_OK(expr)                                     \
-  do {                                                      \
-    const ::vellum::Status s_ = (expr);                     \
-    EXPECT_TRUE(s_.ok()) << #expr << ": " << s_.ToString(); \
-  } while (false)
 // An IOError whose message says it was injected and contains `text`.
 #define EXPECT_INJECTED(expr, text)                                               \
   do {                                                                            \

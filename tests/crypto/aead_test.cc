@@ -10,16 +10,17 @@
 #include <vector>
 
 #include "crypto/random.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Hex(std::string_view hex) { return HexDecode(hex).value(); }
+using ::vellum::testing::HexBytes;
 
-SecureBytes HexKey(std::string_view hex) { return SecureBytes::CopyFrom(Hex(hex)); }
+SecureBytes HexKey(std::string_view hex) { return SecureBytes::CopyFrom(HexBytes(hex)); }
 
 XChaCha20Poly1305::Nonce HexNonce(std::string_view hex) {
-  const Bytes bytes = Hex(hex);
+  const Bytes bytes = HexBytes(hex);
   XChaCha20Poly1305::Nonce nonce{};
   EXPECT_EQ(bytes.size(), nonce.size());
   std::copy(bytes.begin(), bytes.end(), nonce.begin());
@@ -49,20 +50,20 @@ constexpr std::string_view kDraftTag = "c0875924c1c7987947deafd8780acf49";
 
 TEST(XChaCha20Poly1305Test, DraftKnownAnswerEncrypt) {
   const SecureBytes key = HexKey(kDraftKey);
-  const Bytes aad = Hex(kDraftAad);
+  const Bytes aad = HexBytes(kDraftAad);
   ASSERT_EQ(kDraftPlaintext.size(), 114u);
   Result<Bytes> out =
       XChaCha20Poly1305::Encrypt(key, HexNonce(kDraftNonce), AsBytes(kDraftPlaintext), aad);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  const Bytes expected = Concat(Hex(kDraftCiphertext), Hex(kDraftTag));
+  const Bytes expected = Concat(HexBytes(kDraftCiphertext), HexBytes(kDraftTag));
   ASSERT_EQ(expected.size(), kDraftPlaintext.size() + XChaCha20Poly1305::kTagSize);
   EXPECT_EQ(HexEncode(*out), HexEncode(expected));
 }
 
 TEST(XChaCha20Poly1305Test, DraftKnownAnswerDecrypt) {
   const SecureBytes key = HexKey(kDraftKey);
-  const Bytes aad = Hex(kDraftAad);
-  const Bytes ciphertext_and_tag = Concat(Hex(kDraftCiphertext), Hex(kDraftTag));
+  const Bytes aad = HexBytes(kDraftAad);
+  const Bytes ciphertext_and_tag = Concat(HexBytes(kDraftCiphertext), HexBytes(kDraftTag));
   Result<Bytes> plaintext =
       XChaCha20Poly1305::Decrypt(key, HexNonce(kDraftNonce), ciphertext_and_tag, aad);
   ASSERT_TRUE(plaintext.ok()) << plaintext.status().ToString();
@@ -72,8 +73,9 @@ TEST(XChaCha20Poly1305Test, DraftKnownAnswerDecrypt) {
 TEST(XChaCha20Poly1305Test, DraftKnownAnswerOpensInSealedLayout) {
   // Seal's layout is nonce || ciphertext || tag, so the draft's vector opens with Open.
   const SecureBytes key = HexKey(kDraftKey);
-  const Bytes sealed = Concat(Concat(Hex(kDraftNonce), Hex(kDraftCiphertext)), Hex(kDraftTag));
-  Result<Bytes> plaintext = XChaCha20Poly1305::Open(key, sealed, Hex(kDraftAad));
+  const Bytes sealed =
+      Concat(Concat(HexBytes(kDraftNonce), HexBytes(kDraftCiphertext)), HexBytes(kDraftTag));
+  Result<Bytes> plaintext = XChaCha20Poly1305::Open(key, sealed, HexBytes(kDraftAad));
   ASSERT_TRUE(plaintext.ok()) << plaintext.status().ToString();
   EXPECT_EQ(AsChars(*plaintext), kDraftPlaintext);
 }
@@ -181,9 +183,9 @@ TEST(XChaCha20Poly1305Test, EveryBitFlipOfTheSealedBytesIsRejected) {
 
 TEST(XChaCha20Poly1305Test, EveryBitFlipOfTheRawCiphertextIsRejected) {
   const SecureBytes key = HexKey(kDraftKey);
-  const Bytes aad = Hex(kDraftAad);
+  const Bytes aad = HexBytes(kDraftAad);
   const XChaCha20Poly1305::Nonce nonce = HexNonce(kDraftNonce);
-  const Bytes ciphertext_and_tag = Concat(Hex(kDraftCiphertext), Hex(kDraftTag));
+  const Bytes ciphertext_and_tag = Concat(HexBytes(kDraftCiphertext), HexBytes(kDraftTag));
   for (size_t byte = 0; byte < ciphertext_and_tag.size(); ++byte) {
     for (int bit = 0; bit < 8; ++bit) {
       Bytes tampered = ciphertext_and_tag;

@@ -8,18 +8,15 @@
 #include <vector>
 
 #include "crypto/secure_bytes.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Unhex(std::string_view hex) {
-  Result<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status().ToString();
-  return b.ok() ? *b : Bytes();
-}
+using ::vellum::testing::HexBytes;
 
 AesSiv MakeSiv(std::string_view key_hex) {
-  Result<AesSiv> siv = AesSiv::Create(SecureBytes::CopyFrom(Unhex(key_hex)));
+  Result<AesSiv> siv = AesSiv::Create(SecureBytes::CopyFrom(HexBytes(key_hex)));
   EXPECT_TRUE(siv.ok()) << siv.status().ToString();
   return std::move(siv).value();
 }
@@ -58,14 +55,14 @@ void ExpectAuthFailure(const Result<Bytes>& opened) {
 // RFC 5297 appendix A.1: deterministic authenticated encryption, one AD component.
 TEST(AesSivTest, Rfc5297DeterministicExample) {
   const AesSiv siv = MakeSiv("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
-  const Bytes ad = Unhex("101112131415161718191a1b1c1d1e1f2021222324252627");
-  const Bytes plaintext = Unhex("112233445566778899aabbccddee");
+  const Bytes ad = HexBytes("101112131415161718191a1b1c1d1e1f2021222324252627");
+  const Bytes plaintext = HexBytes("112233445566778899aabbccddee");
   const std::vector<ByteView> ads = {ad};
   const std::string expected =
       "85632d07c6e8f37f950acd320a2ecc93"
       "40c02b9690c4dc04daef7f6afe5c";
   EXPECT_EQ(SealHex(siv, plaintext, ads), expected);
-  ExpectOpens(siv, Unhex(expected), ads, plaintext);
+  ExpectOpens(siv, HexBytes(expected), ads, plaintext);
 }
 
 // RFC 5297 appendix A.2: nonce-based, with AD1, AD2 and the nonce as the last
@@ -75,10 +72,10 @@ TEST(AesSivTest, Rfc5297NonceBasedExample) {
       "7f7e7d7c7b7a797877767574737271704041424344454647"
       "48494a4b4c4d4e4f");
   const Bytes ad1 =
-      Unhex("00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa99887766554433221100");
-  const Bytes ad2 = Unhex("102030405060708090a0");
-  const Bytes nonce = Unhex("09f911029d74e35bd84156c5635688c0");
-  const Bytes plaintext = Unhex(
+      HexBytes("00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa99887766554433221100");
+  const Bytes ad2 = HexBytes("102030405060708090a0");
+  const Bytes nonce = HexBytes("09f911029d74e35bd84156c5635688c0");
+  const Bytes plaintext = HexBytes(
       "7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074207573696e67205349562d"
       "414553");
   const std::vector<ByteView> ads = {ad1, ad2, nonce};
@@ -87,10 +84,10 @@ TEST(AesSivTest, Rfc5297NonceBasedExample) {
       "cb900f2fddbe404326601965c889bf17dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c485b62a3"
       "fd5c0d";
   EXPECT_EQ(SealHex(siv, plaintext, ads), expected);
-  ExpectOpens(siv, Unhex(expected), ads, plaintext);
+  ExpectOpens(siv, HexBytes(expected), ads, plaintext);
   // The order of the components matters.
   const std::vector<ByteView> swapped = {ad2, ad1, nonce};
-  ExpectAuthFailure(siv.Open(Unhex(expected), swapped));
+  ExpectAuthFailure(siv.Open(HexBytes(expected), swapped));
 }
 
 // Wycheproof aes_siv_cmac_test.json (as imported into OpenSSL's
@@ -100,27 +97,27 @@ TEST(AesSivTest, Aes256SivKnownAnswers) {
     const AesSiv siv = MakeSiv(
         "c25cafc6018b98dfbb79a40ec89c575a4f88c4116489bba27707479800c01302"
         "35334a45dbe8d8dae3da8dcb45bbe5dce031b0f68ded544fda7eca30d6749442");
-    const Bytes ad = Unhex("deeb0ccf3aef47a296ed1ca8f4ae5907");
-    const Bytes plaintext = Unhex("beec61030fa3d670337196beade6aeaa");
+    const Bytes ad = HexBytes("deeb0ccf3aef47a296ed1ca8f4ae5907");
+    const Bytes plaintext = HexBytes("beec61030fa3d670337196beade6aeaa");
     const std::vector<ByteView> ads = {ad};
     const std::string expected =
         "5865208eab9163db85cab9f96d846234"
         "a2626aae22f5c17c9aad4b501f4416e4";
     EXPECT_EQ(SealHex(siv, plaintext, ads), expected);
-    ExpectOpens(siv, Unhex(expected), ads, plaintext);
+    ExpectOpens(siv, HexBytes(expected), ads, plaintext);
   }
   {
     const AesSiv siv = MakeSiv(
         "139383f3f82dc78e0b380027f9e5fcd2ed23716404be5c554452e4dc73d23702"
         "6594491820c6b8297185cc1fa84f49a5c7d7cd05c5de090ff1c3397bc2740437");
-    const Bytes ad = Unhex("d39da73ffc03ad0a9213ffc7");
-    const Bytes plaintext = Unhex("48604944a80fadf50d55b87727934458c8");
+    const Bytes ad = HexBytes("d39da73ffc03ad0a9213ffc7");
+    const Bytes plaintext = HexBytes("48604944a80fadf50d55b87727934458c8");
     const std::vector<ByteView> ads = {ad};
     const std::string expected =
         "a9cf73951cb39823777f35c96c845169"
         "476e2ec2317cb6b8dd8b6172fdceabff9d";
     EXPECT_EQ(SealHex(siv, plaintext, ads), expected);
-    ExpectOpens(siv, Unhex(expected), ads, plaintext);
+    ExpectOpens(siv, HexBytes(expected), ads, plaintext);
   }
 }
 
@@ -182,10 +179,10 @@ TEST(AesSivTest, EmptyPlaintextKnownAnswers) {
     SCOPED_TRACE(v.key);
     const AesSiv siv = MakeSiv(v.key);
     std::vector<Bytes> ad_bytes;
-    for (const char* a : v.ad) ad_bytes.push_back(Unhex(a));
+    for (const char* a : v.ad) ad_bytes.push_back(HexBytes(a));
     const std::vector<ByteView> ads(ad_bytes.begin(), ad_bytes.end());
     EXPECT_EQ(SealHex(siv, {}, ads), v.tag);
-    Result<Bytes> opened = siv.Open(Unhex(v.tag), ads);
+    Result<Bytes> opened = siv.Open(HexBytes(v.tag), ads);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     EXPECT_TRUE(opened->empty());
   }
@@ -231,12 +228,12 @@ TEST(AesSivTest, AssociatedDataComponentsAreDistinct) {
   std::vector<std::string> outputs;
   for (const auto& ads : lists) {
     outputs.push_back(SealHex(siv, plaintext, ads));
-    ExpectOpens(siv, Unhex(outputs.back()), ads, plaintext);
+    ExpectOpens(siv, HexBytes(outputs.back()), ads, plaintext);
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     for (size_t j = i + 1; j < outputs.size(); ++j) {
       EXPECT_NE(outputs[i], outputs[j]) << i << " vs " << j;
-      ExpectAuthFailure(siv.Open(Unhex(outputs[i]), lists[j]));
+      ExpectAuthFailure(siv.Open(HexBytes(outputs[i]), lists[j]));
     }
   }
 }

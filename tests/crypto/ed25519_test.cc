@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "crypto/random.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Hex(std::string_view hex) { return HexDecode(hex).value(); }
+using ::vellum::testing::HexBytes;
 
 struct Rfc8032Vector {
   const char* name;
@@ -56,7 +57,7 @@ Ed25519PublicKey ToPublicKey(ByteView bytes) {
 
 Ed25519KeyPair KeyPairFor(const Rfc8032Vector& v) {
   Result<Ed25519KeyPair> key_pair =
-      Ed25519KeyPair::FromSeed(SecureBytes::CopyFrom(Hex(v.secret_key)));
+      Ed25519KeyPair::FromSeed(SecureBytes::CopyFrom(HexBytes(v.secret_key)));
   EXPECT_TRUE(key_pair.ok()) << key_pair.status().ToString();
   return std::move(key_pair).value();
 }
@@ -67,7 +68,7 @@ TEST(Ed25519Test, Rfc8032VectorsPublicKeyAndSignature) {
     const Ed25519KeyPair key_pair = KeyPairFor(v);
     EXPECT_EQ(HexEncode(key_pair.public_key()), v.public_key);
     EXPECT_EQ(HexEncode(key_pair.seed().view()), v.secret_key);
-    const Ed25519Signature signature = key_pair.Sign(Hex(v.message));
+    const Ed25519Signature signature = key_pair.Sign(HexBytes(v.message));
     EXPECT_EQ(HexEncode(signature), v.signature);
   }
 }
@@ -75,8 +76,8 @@ TEST(Ed25519Test, Rfc8032VectorsPublicKeyAndSignature) {
 TEST(Ed25519Test, Rfc8032VectorsVerify) {
   for (const Rfc8032Vector& v : kRfc8032Vectors) {
     SCOPED_TRACE(v.name);
-    const Status status =
-        Ed25519Verify(ToPublicKey(Hex(v.public_key)), Hex(v.message), Hex(v.signature));
+    const Status status = Ed25519Verify(ToPublicKey(HexBytes(v.public_key)), HexBytes(v.message),
+                                        HexBytes(v.signature));
     EXPECT_TRUE(status.ok()) << status.ToString();
   }
 }
@@ -92,9 +93,9 @@ TEST(Ed25519Test, SigningIsDeterministic) {
 TEST(Ed25519Test, EveryBitFlipOfTheSignatureIsRejected) {
   for (const Rfc8032Vector& v : kRfc8032Vectors) {
     SCOPED_TRACE(v.name);
-    const Ed25519PublicKey public_key = ToPublicKey(Hex(v.public_key));
-    const Bytes message = Hex(v.message);
-    const Bytes signature = Hex(v.signature);
+    const Ed25519PublicKey public_key = ToPublicKey(HexBytes(v.public_key));
+    const Bytes message = HexBytes(v.message);
+    const Bytes signature = HexBytes(v.signature);
     for (size_t byte = 0; byte < signature.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         Bytes tampered = signature;
@@ -109,9 +110,9 @@ TEST(Ed25519Test, EveryBitFlipOfTheSignatureIsRejected) {
 TEST(Ed25519Test, EveryBitFlipOfTheMessageIsRejected) {
   for (const Rfc8032Vector& v : kRfc8032Vectors) {
     SCOPED_TRACE(v.name);
-    const Ed25519PublicKey public_key = ToPublicKey(Hex(v.public_key));
-    const Bytes message = Hex(v.message);
-    const Bytes signature = Hex(v.signature);
+    const Ed25519PublicKey public_key = ToPublicKey(HexBytes(v.public_key));
+    const Bytes message = HexBytes(v.message);
+    const Bytes signature = HexBytes(v.signature);
     for (size_t byte = 0; byte < message.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         Bytes tampered = message;
@@ -134,9 +135,9 @@ TEST(Ed25519Test, EveryBitFlipOfTheMessageIsRejected) {
 TEST(Ed25519Test, EveryBitFlipOfThePublicKeyIsRejected) {
   for (const Rfc8032Vector& v : kRfc8032Vectors) {
     SCOPED_TRACE(v.name);
-    const Ed25519PublicKey public_key = ToPublicKey(Hex(v.public_key));
-    const Bytes message = Hex(v.message);
-    const Bytes signature = Hex(v.signature);
+    const Ed25519PublicKey public_key = ToPublicKey(HexBytes(v.public_key));
+    const Bytes message = HexBytes(v.message);
+    const Bytes signature = HexBytes(v.signature);
     for (size_t byte = 0; byte < public_key.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         Ed25519PublicKey tampered = public_key;
@@ -169,9 +170,9 @@ TEST(Ed25519Test, MalformedPublicKeysAreRejected) {
 
 TEST(Ed25519Test, WrongSignatureLengthIsCorruption) {
   const Rfc8032Vector& v = kRfc8032Vectors[1];
-  const Ed25519PublicKey public_key = ToPublicKey(Hex(v.public_key));
-  const Bytes message = Hex(v.message);
-  const Bytes signature = Hex(v.signature);
+  const Ed25519PublicKey public_key = ToPublicKey(HexBytes(v.public_key));
+  const Bytes message = HexBytes(v.message);
+  const Bytes signature = HexBytes(v.signature);
   EXPECT_TRUE(Ed25519Verify(public_key, message, {}).IsCorruption());
   EXPECT_TRUE(Ed25519Verify(public_key, message, ByteView(signature).first(63)).IsCorruption());
   Bytes longer = signature;
@@ -230,14 +231,16 @@ TEST(Ed25519Test, GenerateFromSystemRandomGivesDistinctKeys) {
 TEST(Ed25519Test, KeyPairSurvivesMoves) {
   Ed25519KeyPair original = KeyPairFor(kRfc8032Vectors[3]);
   Ed25519KeyPair moved = std::move(original);
-  EXPECT_EQ(HexEncode(moved.Sign(Hex(kRfc8032Vectors[3].message))), kRfc8032Vectors[3].signature);
+  EXPECT_EQ(HexEncode(moved.Sign(HexBytes(kRfc8032Vectors[3].message))),
+            kRfc8032Vectors[3].signature);
 }
 
 TEST(Ed25519Test, FailureMessageHoldsNoKeyMaterial) {
   const Rfc8032Vector& v = kRfc8032Vectors[2];
-  Bytes signature = Hex(v.signature);
+  Bytes signature = HexBytes(v.signature);
   signature[0] ^= 1;
-  const Status status = Ed25519Verify(ToPublicKey(Hex(v.public_key)), Hex(v.message), signature);
+  const Status status =
+      Ed25519Verify(ToPublicKey(HexBytes(v.public_key)), HexBytes(v.message), signature);
   ASSERT_TRUE(status.IsCorruption());
   EXPECT_EQ(status.message().find(v.secret_key.substr(0, 8)), std::string::npos);
   EXPECT_EQ(status.message().find(HexEncode(signature).substr(0, 8)), std::string::npos);

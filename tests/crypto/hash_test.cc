@@ -9,17 +9,14 @@
 #include <vector>
 
 #include "crypto/secure_bytes.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
 std::string Hex(const Hash256& h) { return HexEncode(h); }
 
-Bytes Unhex(std::string_view hex) {
-  Result<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status().ToString();
-  return b.ok() ? *b : Bytes();
-}
+using ::vellum::testing::HexBytes;
 
 // Deterministic pseudo-random bytes for property tests.
 Bytes PseudoRandomBytes(size_t n, uint32_t seed) {
@@ -192,9 +189,9 @@ TEST(HmacSha256Test, Rfc4231KnownAnswers) {
   EXPECT_EQ(Hex(HmacSha256(Bytes(20, 0xaa), Bytes(50, 0xdd))),
             "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
   // Test case 4.
-  EXPECT_EQ(
-      Hex(HmacSha256(Unhex("0102030405060708090a0b0c0d0e0f10111213141516171819"), Bytes(50, 0xcd))),
-      "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  EXPECT_EQ(Hex(HmacSha256(HexBytes("0102030405060708090a0b0c0d0e0f10111213141516171819"),
+                           Bytes(50, 0xcd))),
+            "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
   // Test case 5 (the RFC truncates the output to 128 bits).
   EXPECT_EQ(Hex(HmacSha256(Bytes(20, 0x0c), AsBytes("Test With Truncation"))).substr(0, 32),
             "a3b6167473100ee06e0c796c2955552b");

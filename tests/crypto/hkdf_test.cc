@@ -8,15 +8,12 @@
 
 #include "crypto/hash.h"
 #include "crypto/secure_bytes.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Unhex(std::string_view hex) {
-  Result<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status().ToString();
-  return b.ok() ? *b : Bytes();
-}
+using ::vellum::testing::HexBytes;
 
 Bytes Range(uint8_t first, uint8_t last) {
   Bytes out;
@@ -50,8 +47,8 @@ Bytes ReferenceHkdf(ByteView ikm, ByteView salt, ByteView info, size_t length) {
 
 // RFC 5869 appendix A.1.
 TEST(HkdfTest, Rfc5869Case1) {
-  EXPECT_EQ(HexOf(HkdfSha256(Bytes(22, 0x0b), Unhex("000102030405060708090a0b0c"),
-                             Unhex("f0f1f2f3f4f5f6f7f8f9"), 42)),
+  EXPECT_EQ(HexOf(HkdfSha256(Bytes(22, 0x0b), HexBytes("000102030405060708090a0b0c"),
+                             HexBytes("f0f1f2f3f4f5f6f7f8f9"), 42)),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 

@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "crypto/random.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Hex(std::string_view hex) { return HexDecode(hex).value(); }
+using ::vellum::testing::HexBytes;
 
 TEST(SealedBoxTest, RoundTrip) {
   const X25519KeyPair recipient = X25519KeyPair::Generate(SystemRandom());
@@ -147,7 +148,7 @@ TEST(SealedBoxTest, Rfc7748PublicKeys) {
   };
   for (const auto& v : kVectors) {
     Result<X25519KeyPair> key_pair =
-        X25519KeyPair::FromSecretKey(SecureBytes::CopyFrom(Hex(v.secret)));
+        X25519KeyPair::FromSecretKey(SecureBytes::CopyFrom(HexBytes(v.secret)));
     ASSERT_TRUE(key_pair.ok());
     EXPECT_EQ(HexEncode(key_pair->public_key()), v.expected_public);
     EXPECT_EQ(HexEncode(key_pair->secret_key().view()), v.secret);

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "crypto/random.h"
+#include "tests/test_util.h"
 
 namespace vellum::crypto {
 namespace {
 
-Bytes Hex(std::string_view hex) { return HexDecode(hex).value(); }
+using ::vellum::testing::HexBytes;
 
 // RFC 8032, section 7.1, TEST 2.
 constexpr std::string_view kSeed =
@@ -28,7 +29,8 @@ constexpr std::string_view kSignature =
     "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00";
 
 std::unique_ptr<Signer> Rfc8032Signer() {
-  Result<Ed25519KeyPair> key_pair = Ed25519KeyPair::FromSeed(SecureBytes::CopyFrom(Hex(kSeed)));
+  Result<Ed25519KeyPair> key_pair =
+      Ed25519KeyPair::FromSeed(SecureBytes::CopyFrom(HexBytes(kSeed)));
   EXPECT_TRUE(key_pair.ok());
   return std::make_unique<Ed25519Signer>(std::move(key_pair).value());
 }
@@ -38,12 +40,12 @@ TEST(SignerTest, Ed25519SignerThroughTheInterface) {
   EXPECT_EQ(signer->scheme(), SignatureScheme::kEd25519);
   EXPECT_EQ(HexEncode(signer->public_key()), kPublicKey);
 
-  Result<Bytes> signature = signer->Sign(Hex(kMessage));
+  Result<Bytes> signature = signer->Sign(HexBytes(kMessage));
   ASSERT_TRUE(signature.ok()) << signature.status().ToString();
   EXPECT_EQ(HexEncode(*signature), kSignature);
 
   const Status status =
-      VerifySignature(signer->scheme(), signer->public_key(), Hex(kMessage), *signature);
+      VerifySignature(signer->scheme(), signer->public_key(), HexBytes(kMessage), *signature);
   EXPECT_TRUE(status.ok()) << status.ToString();
 }
 
@@ -78,9 +80,9 @@ TEST(SignerTest, DescriptionHoldsNoSecret) {
 }
 
 TEST(SignerTest, WrongPublicKeyLengthIsInvalidArgument) {
-  const Bytes public_key = Hex(kPublicKey);
-  const Bytes message = Hex(kMessage);
-  const Bytes signature = Hex(kSignature);
+  const Bytes public_key = HexBytes(kPublicKey);
+  const Bytes message = HexBytes(kMessage);
+  const Bytes signature = HexBytes(kSignature);
   EXPECT_TRUE(
       VerifySignature(SignatureScheme::kEd25519, {}, message, signature).IsInvalidArgument());
   EXPECT_TRUE(
@@ -93,9 +95,9 @@ TEST(SignerTest, WrongPublicKeyLengthIsInvalidArgument) {
 }
 
 TEST(SignerTest, UnknownSchemeIsNotSupported) {
-  const Bytes public_key = Hex(kPublicKey);
-  const Bytes message = Hex(kMessage);
-  const Bytes signature = Hex(kSignature);
+  const Bytes public_key = HexBytes(kPublicKey);
+  const Bytes message = HexBytes(kMessage);
+  const Bytes signature = HexBytes(kSignature);
   for (uint8_t value : std::vector<uint8_t>{0, 2, 99, 255}) {
     const auto scheme = static_cast<SignatureScheme>(value);
     const Status status = VerifySignature(scheme, public_key, message, signature);
@@ -104,9 +106,9 @@ TEST(SignerTest, UnknownSchemeIsNotSupported) {
 }
 
 TEST(SignerTest, TamperedSignatureIsCorruption) {
-  const Bytes public_key = Hex(kPublicKey);
-  const Bytes message = Hex(kMessage);
-  const Bytes signature = Hex(kSignature);
+  const Bytes public_key = HexBytes(kPublicKey);
+  const Bytes message = HexBytes(kMessage);
+  const Bytes signature = HexBytes(kSignature);
   for (size_t byte = 0; byte < signature.size(); byte += 7) {
     Bytes tampered = signature;
     tampered[byte] ^= 0x10;
