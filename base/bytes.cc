@@ -74,4 +74,37 @@ uint64_t DecodeFixed64BE(const uint8_t* p) {
   return v;
 }
 
+namespace {
+template <typename Out>
+void PutVarint(Out* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<typename Out::value_type>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<typename Out::value_type>(v));
+}
+}  // namespace
+
+void PutVarint64(std::string* out, uint64_t v) { PutVarint(out, v); }
+void PutVarint64(Bytes* out, uint64_t v) { PutVarint(out, v); }
+
+bool GetVarint64(ByteView* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (size_t i = 0; i < in->size() && i < 10; ++i) {
+    const uint64_t byte = (*in)[i];
+    // The tenth byte may only carry the top bit of a 64-bit value.
+    if (i == 9 && byte > 1) return false;
+    // A zero final group after the first byte is a non-minimal encoding: reject it,
+    // so every value has exactly one encoding.
+    if (i > 0 && byte == 0) return false;
+    result |= (byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      *in = in->subspan(i + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace vellum

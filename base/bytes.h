@@ -42,6 +42,14 @@ void PutFixed64BE(Bytes* out, uint64_t v);
 uint32_t DecodeFixed32BE(const uint8_t* p);
 uint64_t DecodeFixed64BE(const uint8_t* p);
 
+// LEB128 varints (7 bits a byte, low group first), as protobuf and LevelDB use.
+void PutVarint64(std::string* out, uint64_t v);
+void PutVarint64(Bytes* out, uint64_t v);
+// Reads a varint from the front of `*in` and advances it. False for a truncated,
+// over-long (> 10 bytes, or overflowing) or non-minimal varint; `*in` is then
+// unspecified.
+bool GetVarint64(ByteView* in, uint64_t* v);
+
 }  // namespace vellum
 
 #endif  // VELLUM_BASE_BYTES_H_

@@ -5,6 +5,12 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3.0 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+# RocksDB: the shared library, so its own dependencies (snappy, lz4, zstd, ...) come
+# along without being named here.
+find_package(RocksDB REQUIRED CONFIG)
+# nlohmann-json (header-only) parses and prints the JSON of the CLI and the test
+# vectors; hand-written JSON parsing would be a liability.
+find_package(nlohmann_json 3.10 REQUIRED CONFIG)
 
 if(VELLUM_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -15,37 +15,58 @@
 
 namespace vellum::crypto {
 
+namespace {
+
+// OpenSSL 3 looks an algorithm up in its provider tables (under a lock) every time
+// EVP_sha256() is passed to an Init call; fetching it once and reusing contexts keeps
+// short hashes — the trie hashes millions of 65-byte messages — free of that cost.
+const EVP_MD* FetchedSha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  VELLUM_CHECK_MSG(md != nullptr, "OpenSSL has no SHA-256");
+  return md;
+}
+
+struct DigestCtx {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  DigestCtx() { VELLUM_CHECK_MSG(ctx != nullptr, "EVP_MD_CTX_new failed (out of memory)"); }
+  ~DigestCtx() { EVP_MD_CTX_free(ctx); }
+};
+
+}  // namespace
+
 struct Sha256Hasher::Impl {
-  EVP_MD_CTX* ctx = nullptr;
-  ~Impl() { EVP_MD_CTX_free(ctx); }
+  DigestCtx digest;
 };
 
 Sha256Hasher::Sha256Hasher() : impl_(std::make_unique<Impl>()) {
-  impl_->ctx = EVP_MD_CTX_new();
-  VELLUM_CHECK_MSG(impl_->ctx != nullptr, "EVP_MD_CTX_new failed (out of memory)");
-  VELLUM_CHECK(EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) == 1);
+  VELLUM_CHECK(EVP_DigestInit_ex2(impl_->digest.ctx, FetchedSha256(), nullptr) == 1);
 }
 
 Sha256Hasher::~Sha256Hasher() = default;
 
 Sha256Hasher& Sha256Hasher::Update(ByteView data) {
-  VELLUM_CHECK(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()) == 1);
+  VELLUM_CHECK(EVP_DigestUpdate(impl_->digest.ctx, data.data(), data.size()) == 1);
   return *this;
 }
 
 Hash256 Sha256Hasher::Finish() {
   Hash256 out;
   unsigned int len = 0;
-  VELLUM_CHECK(EVP_DigestFinal_ex(impl_->ctx, out.data(), &len) == 1);
+  VELLUM_CHECK(EVP_DigestFinal_ex(impl_->digest.ctx, out.data(), &len) == 1);
   VELLUM_CHECK_EQ(len, out.size());
-  VELLUM_CHECK(EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) == 1);
+  VELLUM_CHECK(EVP_DigestInit_ex2(impl_->digest.ctx, FetchedSha256(), nullptr) == 1);
   return out;
 }
 
 Hash256 Sha256(ByteView data) {
+  // One context per thread, reused: creating and freeing one per call costs more than
+  // hashing a short message.
+  thread_local DigestCtx digest;
   Hash256 out;
   unsigned int len = 0;
-  VELLUM_CHECK(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  VELLUM_CHECK(EVP_DigestInit_ex2(digest.ctx, FetchedSha256(), nullptr) == 1);
+  VELLUM_CHECK(EVP_DigestUpdate(digest.ctx, data.data(), data.size()) == 1);
+  VELLUM_CHECK(EVP_DigestFinal_ex(digest.ctx, out.data(), &len) == 1);
   VELLUM_CHECK_EQ(len, out.size());
   return out;
 }

@@ -53,3 +53,48 @@ TEST(BytesTest, BigEndianFixed) {
 
 }  // namespace
 }  // namespace vellum
+
+namespace vellum {
+namespace {
+
+TEST(BytesTest, VarintRoundTripAndBounds) {
+  const uint64_t values[] = {0,          1,         127, 128, 300, 16383, 16384, (1ull << 32) - 1,
+                             1ull << 63, UINT64_MAX};
+  for (uint64_t v : values) {
+    std::string s;
+    PutVarint64(&s, v);
+    Bytes b;
+    PutVarint64(&b, v);
+    EXPECT_EQ(AsChars(b), s);
+    const std::string with_tail = s + "x";
+    ByteView in = AsBytes(with_tail);
+    uint64_t got = 0;
+    ASSERT_TRUE(GetVarint64(&in, &got)) << v;
+    EXPECT_EQ(got, v);
+    EXPECT_EQ(AsChars(in), "x");
+    // Every truncation fails.
+    for (size_t cut = 0; cut < s.size(); ++cut) {
+      ByteView truncated = AsBytes(s).first(cut);
+      EXPECT_FALSE(GetVarint64(&truncated, &got)) << v << " cut " << cut;
+    }
+  }
+  // Eleven continuation bytes, or a tenth byte above 1, overflow.
+  const std::string eleven = std::string(10, '\xff') + "\x01";
+  ByteView too_long = AsBytes(eleven);
+  uint64_t got = 0;
+  EXPECT_FALSE(GetVarint64(&too_long, &got));
+  std::string overflow(9, '\xff');
+  overflow.push_back('\x02');
+  ByteView of = AsBytes(overflow);
+  EXPECT_FALSE(GetVarint64(&of, &got));
+  // Non-minimal encodings of 0 and 1 are refused.
+  const std::string zero_padded("\x80\x00", 2);
+  ByteView padded_zero = AsBytes(zero_padded);
+  EXPECT_FALSE(GetVarint64(&padded_zero, &got));
+  const std::string one_padded("\x81\x80\x00", 3);
+  ByteView padded_one = AsBytes(one_padded);
+  EXPECT_FALSE(GetVarint64(&padded_one, &got));
+}
+
+}  // namespace
+}  // namespace vellum

@@ -1,0 +1,119 @@
+// Copyright (c) Vellum authors.
+//
+// The in-memory form of trie nodes, shared by the trie algorithm and the node
+// schemes. Not a public header.
+//
+// A node that has been committed (hashed and, unless inlined, stored) is immutable
+// and may be shared by readers and by later versions. A batch works on "dirty"
+// copies: the path from the root to each changed key is copied on first change, and
+// dirty nodes are mutated in place until the batch is hashed.
+
+#ifndef VELLUM_TRIE_NODE_H_
+#define VELLUM_TRIE_NODE_H_
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/hash.h"
+#include "trie/nibbles.h"
+
+namespace vellum::trie {
+
+// How a parent refers to a child: a 32-byte hash, or (kEthereum only) the child's
+// whole encoding when it is shorter than 32 bytes. size == 0 means "no child".
+struct NodeRef {
+  uint8_t size = 0;
+  std::array<uint8_t, 32> bytes{};
+
+  static NodeRef Hash(const crypto::Hash256& h) {
+    NodeRef r;
+    r.size = 32;
+    r.bytes = h;
+    return r;
+  }
+  static NodeRef Inline(ByteView encoding);  // encoding.size() < 32
+
+  bool empty() const { return size == 0; }
+  bool is_hash() const { return size == 32; }
+  bool is_inline() const { return size > 0 && size < 32; }
+  ByteView view() const { return {bytes.data(), size}; }
+  crypto::Hash256 hash() const { return bytes; }  // meaningful when is_hash()
+
+  friend bool operator==(const NodeRef& a, const NodeRef& b) {
+    return a.size == b.size && std::memcmp(a.bytes.data(), b.bytes.data(), a.size) == 0;
+  }
+};
+
+struct Node;
+
+// A child slot. `ref` is always set for a committed child. `node` is set for a dirty
+// child, for an inline child (which has no storage of its own), and for a child a
+// batch has loaded; readers never set it on shared nodes.
+struct ChildRef {
+  NodeRef ref;
+  uint64_t version = 0;  // the version the child is stored under (hash refs only)
+  std::shared_ptr<Node> node;
+
+  bool empty() const { return ref.empty() && node == nullptr; }
+};
+
+struct Node {
+  enum class Kind : uint8_t { kLeaf = 0, kExtension = 1, kBranch = 2 };
+
+  Kind kind = Kind::kLeaf;
+  Nibbles path;  // leaf and extension: the key fragment this node consumes
+  Bytes value;   // leaf: the value; branch: the value of a key ending here (may be empty)
+  // Branch: 16 slots; extension: 1 slot; leaf: none.
+  std::vector<ChildRef> children;
+
+  // True while the node belongs to an unhashed batch.
+  bool dirty = true;
+  // The version the node is stored under, once committed (0 for inline nodes).
+  uint64_t stored_version = 0;
+
+  static std::shared_ptr<Node> MakeLeaf(Nibbles path, Bytes value) {
+    auto n = std::make_shared<Node>();
+    n->kind = Kind::kLeaf;
+    n->path = std::move(path);
+    n->value = std::move(value);
+    return n;
+  }
+  static std::shared_ptr<Node> MakeExtension(Nibbles path, ChildRef child) {
+    auto n = std::make_shared<Node>();
+    n->kind = Kind::kExtension;
+    n->path = std::move(path);
+    n->children.push_back(std::move(child));
+    return n;
+  }
+  static std::shared_ptr<Node> MakeBranch() {
+    auto n = std::make_shared<Node>();
+    n->kind = Kind::kBranch;
+    n->children.resize(16);
+    return n;
+  }
+
+  bool is_leaf() const { return kind == Kind::kLeaf; }
+  bool is_extension() const { return kind == Kind::kExtension; }
+  bool is_branch() const { return kind == Kind::kBranch; }
+
+  // Approximate bytes held, for the cache's accounting.
+  size_t MemoryUsage() const {
+    return sizeof(Node) + path.capacity() + value.capacity() +
+           children.capacity() * sizeof(ChildRef);
+  }
+};
+
+inline NodeRef NodeRef::Inline(ByteView encoding) {
+  NodeRef r;
+  r.size = static_cast<uint8_t>(encoding.size());
+  std::memcpy(r.bytes.data(), encoding.data(), encoding.size());
+  return r;
+}
+
+}  // namespace vellum::trie
+
+#endif  // VELLUM_TRIE_NODE_H_

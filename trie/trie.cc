@@ -1,0 +1,876 @@
+// Copyright (c) Vellum authors.
+//
+// The trie algorithm, written once over the Scheme interface. Store layout
+// (docs/formats/trie.md), all keys prefixed with TrieOptions::key_prefix:
+//
+//   'n' BE64(version) BE16(nibble count) packed-path      -> node record
+//   's' BE64(since)                                    -> the nodes superseded from
+//                                                     version `since` on, each as
+//                                                     BE64(v) BE16(nibble count) packed-path
+//
+// Version-major node keys make every commit an append at the end of the key space:
+// RocksDB's memtable inserts them in order and compaction moves whole files instead
+// of merging them.
+//   'v' BE64(version)                                   -> root hash || varint(node version)
+//   'm' "oldest"                                        -> BE64(oldest retained version)
+//
+// A node record is: format byte (1) || varint(encoding size) || the scheme's encoding
+// || varint(version) of each hash-referenced child, in slot order. The versions are
+// not covered by the hash; a wrong one leads to a node whose hash does not match,
+// which is reported as Corruption like any other damage.
+
+#include "trie/trie.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "trie/node_cache.h"
+#include "trie/scheme.h"
+#include "vellum/check.h"
+
+namespace vellum::trie {
+namespace {
+
+constexpr char kNodeTag = 'n';
+constexpr char kStaleTag = 's';
+constexpr char kVersionTag = 'v';
+constexpr char kMetaTag = 'm';
+constexpr uint8_t kRecordFormat = 1;
+constexpr size_t kPruneBatchOps = 10000;
+
+void AppendBE64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+void AppendPathKey(const uint8_t* path, size_t count, std::string* out) {
+  out->push_back(static_cast<char>(count >> 8));
+  out->push_back(static_cast<char>(count & 0xff));
+  AppendPackedNibbles(path, count, out);
+}
+
+std::string PathString(const Nibbles& path) {
+  return path.empty() ? std::string("(root)") : NibblesToString(path.data(), path.size());
+}
+
+std::string Where(const Nibbles& path, uint64_t version) {
+  return "trie node at path " + PathString(path) + " stored under version " +
+         std::to_string(version);
+}
+
+// Hash-referenced children in slot order: the ones whose versions a record lists.
+template <typename Fn>
+void ForEachStoredChild(const Node& node, Fn fn) {
+  for (size_t i = 0; i < node.children.size(); ++i) {
+    if (node.children[i].ref.is_hash()) fn(i);
+  }
+}
+
+std::string EncodeRecord(const std::string& encoding, const Node& node) {
+  std::string record;
+  record.reserve(encoding.size() + 16);
+  record.push_back(static_cast<char>(kRecordFormat));
+  PutVarint64(&record, encoding.size());
+  record.append(encoding);
+  ForEachStoredChild(node, [&](size_t i) { PutVarint64(&record, node.children[i].version); });
+  return record;
+}
+
+struct StaleNode {
+  Nibbles path;
+  uint64_t version;
+};
+
+struct WrittenNode {
+  std::string key;
+  NodeRef ref;
+  std::shared_ptr<const Node> node;
+};
+
+// Everything one batch produces.
+struct BatchState {
+  uint64_t version = 0;
+  std::vector<StaleNode> stale;
+  std::vector<std::pair<std::string, std::string>> writes;  // node key -> record
+  std::vector<WrittenNode> written;
+  size_t bytes_written = 0;
+};
+
+struct PreparedState {
+  uint64_t base_version = 0;
+  TrieRoot root;
+  std::vector<WrittenNode> written;
+};
+
+class TrieImpl final : public Trie {
+ public:
+  TrieImpl(const TrieOptions& options, NodeStore* store)
+      : options_(options),
+        scheme_(SchemeFor(options.scheme)),
+        store_(store),
+        cache_(options.cache_bytes) {}
+
+  Status Load() {
+    const std::string begin = Key(kVersionTag);
+    const std::string end = Key(kVersionTag + 1);
+    Status scan_status;
+    VELLUM_RETURN_IF_ERROR(
+        store_->Scan(begin, end, [&](std::string_view key, std::string_view value) {
+          if (key.size() != begin.size() + 8 || value.size() < 33) {
+            scan_status = Status::Corruption("malformed trie version record");
+            return false;
+          }
+          const uint64_t version =
+              DecodeFixed64BE(reinterpret_cast<const uint8_t*>(key.data() + begin.size()));
+          TrieRoot root;
+          std::memcpy(root.hash.data(), value.data(), 32);
+          ByteView rest = AsBytes(value).subspan(32);
+          if (!GetVarint64(&rest, &root.node_version) || !rest.empty()) {
+            scan_status = Status::Corruption("malformed trie version record for version " +
+                                             std::to_string(version));
+            return false;
+          }
+          versions_[version] = root;
+          return true;
+        }));
+    VELLUM_RETURN_IF_ERROR(scan_status);
+    std::string oldest;
+    Status s = store_->Get(Key(kMetaTag) + "oldest", &oldest);
+    if (s.ok()) {
+      if (oldest.size() != 8) return Status::Corruption("malformed trie retention record");
+      oldest_ = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(oldest.data()));
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+    if (!versions_.empty()) {
+      latest_version_ = versions_.rbegin()->first;
+      latest_root_ = versions_.rbegin()->second;
+    } else {
+      latest_root_.hash = scheme_.EmptyRoot();
+    }
+    return Status::OK();
+  }
+
+  uint64_t LatestVersion() const override {
+    std::shared_lock lock(mu_);
+    return latest_version_;
+  }
+  TrieRoot LatestRoot() const override {
+    std::shared_lock lock(mu_);
+    return latest_root_;
+  }
+  uint64_t OldestVersion() const override {
+    std::shared_lock lock(mu_);
+    return oldest_;
+  }
+
+  Result<TrieRoot> RootAt(uint64_t version) const override {
+    std::shared_lock lock(mu_);
+    if (version > latest_version_) {
+      return Status::NotFound("trie version " + std::to_string(version) +
+                              " does not exist (latest is " + std::to_string(latest_version_) +
+                              ")");
+    }
+    if (version < oldest_) {
+      return Status::NotFound("trie version " + std::to_string(version) +
+                              " has been pruned (oldest retained is " + std::to_string(oldest_) +
+                              ")");
+    }
+    auto it = versions_.upper_bound(version);
+    if (it == versions_.begin()) {
+      TrieRoot empty;
+      empty.hash = scheme_.EmptyRoot();
+      return empty;
+    }
+    return std::prev(it)->second;
+  }
+
+  Result<CommitInfo> Commit(uint64_t version, std::vector<TrieOp> ops) override {
+    VELLUM_ASSIGN_OR_RETURN(Prepared prepared, Prepare(version, std::move(ops)));
+    VELLUM_RETURN_IF_ERROR(store_->Write(prepared.batch, options_.sync));
+    const CommitInfo info = prepared.info;
+    VELLUM_RETURN_IF_ERROR(Install(std::move(prepared)));
+    return info;
+  }
+
+  Result<Prepared> Prepare(uint64_t version, std::vector<TrieOp> ops) override;
+  Status Install(Prepared prepared) override;
+
+  Result<std::optional<Bytes>> Get(uint64_t version, ByteView key) const override {
+    VELLUM_ASSIGN_OR_RETURN(TrieRoot root, RootAt(version));
+    Result<std::optional<Bytes>> result = GetAtRoot(root, key);
+    if (!result.ok()) return AtVersion(result.status(), version);
+    return result;
+  }
+
+  Result<std::optional<Bytes>> GetAtRoot(const TrieRoot& root, ByteView key) const override {
+    VELLUM_RETURN_IF_ERROR(CheckKey(key));
+    return Walk(root, ToNibbles(key), nullptr, nullptr);
+  }
+
+  Result<Proof> Prove(uint64_t version, ByteView key) const override {
+    VELLUM_ASSIGN_OR_RETURN(TrieRoot root, RootAt(version));
+    Result<Proof> result = ProveAtRoot(root, key);
+    if (!result.ok()) return AtVersion(result.status(), version);
+    return result;
+  }
+
+  Result<Proof> ProveAtRoot(const TrieRoot& root, ByteView key) const override {
+    VELLUM_RETURN_IF_ERROR(CheckKey(key));
+    std::vector<ProofVisit> visits;
+    std::vector<std::shared_ptr<const Node>> keep;
+    const Nibbles nibbles = ToNibbles(key);
+    VELLUM_RETURN_IF_ERROR(Walk(root, nibbles, &visits, &keep).status());
+    Proof proof;
+    proof.scheme = options_.scheme;
+    proof.items = scheme_.BuildProof(visits, nibbles);
+    return proof;
+  }
+
+  Status ForEach(uint64_t version, const ForEachFn& fn) const override {
+    VELLUM_ASSIGN_OR_RETURN(TrieRoot root, RootAt(version));
+    if (root.hash == scheme_.EmptyRoot() && root.node_version == 0) return Status::OK();
+    ChildRef slot = RootSlot(root);
+    Nibbles path;
+    bool stopped = false;
+    Status s = Visit(slot, &path, fn, &stopped);
+    return s.ok() ? s : AtVersion(s, version);
+  }
+
+  Status Prune(uint64_t oldest_retained) override;
+
+ private:
+  // Adds a delete for every node listed in a stale record.
+  Status AddStaleDeletes(std::string_view record, NodeWriteBatch* batch) const;
+
+  std::string Key(char tag) const {
+    std::string k = options_.key_prefix;
+    k.push_back(tag);
+    return k;
+  }
+  std::string NodeKey(const Nibbles& path, uint64_t version) const {
+    std::string k = Key(kNodeTag);
+    AppendBE64(&k, version);
+    AppendPathKey(path.data(), path.size(), &k);
+    return k;
+  }
+  std::string StaleKey(uint64_t since) const {
+    std::string k = Key(kStaleTag);
+    AppendBE64(&k, since);
+    return k;
+  }
+  std::string VersionKey(uint64_t version) const {
+    std::string k = Key(kVersionTag);
+    AppendBE64(&k, version);
+    return k;
+  }
+
+  static Status AtVersion(const Status& s, uint64_t version) {
+    if (s.IsInvalidArgument()) return s;
+    return s.WithContext("reading trie version " + std::to_string(version));
+  }
+
+  static Status CheckKey(ByteView key) {
+    if (key.size() > kMaxKeySize) {
+      return Status::InvalidArgument("trie key of " + std::to_string(key.size()) +
+                                     " bytes exceeds the limit of " + std::to_string(kMaxKeySize));
+    }
+    return Status::OK();
+  }
+
+  ChildRef RootSlot(const TrieRoot& root) const {
+    ChildRef slot;
+    if (root.node_version == 0 && root.hash == scheme_.EmptyRoot()) return slot;
+    slot.ref = NodeRef::Hash(root.hash);
+    slot.version = root.node_version;
+    return slot;
+  }
+
+  // Loads the node `slot` refers to, verified against slot.ref.
+  Result<std::shared_ptr<const Node>> LoadNode(const ChildRef& slot, const Nibbles& path) const {
+    if (slot.node != nullptr) return std::shared_ptr<const Node>(slot.node);
+    VELLUM_CHECK(slot.ref.is_hash());
+    const std::string key = NodeKey(path, slot.version);
+    if (std::shared_ptr<const Node> hit = cache_.Lookup(key, slot.ref)) return hit;
+    std::string record;
+    Status s = store_->Get(key, &record);
+    if (s.IsNotFound()) {
+      return Status::Corruption(Where(path, slot.version) + " is missing from the store");
+    }
+    if (!s.ok()) return s.WithContext("reading " + Where(path, slot.version));
+    ByteView in = AsBytes(record);
+    uint64_t size = 0;
+    if (in.empty() || in[0] != kRecordFormat) {
+      return Status::Corruption(Where(path, slot.version) + ": unknown record format");
+    }
+    in = in.subspan(1);
+    if (!GetVarint64(&in, &size) || size > in.size()) {
+      return Status::Corruption(Where(path, slot.version) + ": truncated record");
+    }
+    Result<std::shared_ptr<Node>> decoded = scheme_.DecodeVerified(in.first(size), slot.ref);
+    if (!decoded.ok()) {
+      return Status::Corruption(Where(path, slot.version) + ": " + decoded.status().message());
+    }
+    std::shared_ptr<Node> node = std::move(decoded).value();
+    in = in.subspan(size);
+    bool versions_ok = true;
+    ForEachStoredChild(*node, [&](size_t i) {
+      if (versions_ok && !GetVarint64(&in, &node->children[i].version)) versions_ok = false;
+    });
+    if (!versions_ok || !in.empty()) {
+      return Status::Corruption(Where(path, slot.version) + ": bad child versions");
+    }
+    node->stored_version = slot.version;
+    node->dirty = false;
+    cache_.Insert(key, slot.ref, node);
+    return std::shared_ptr<const Node>(std::move(node));
+  }
+
+  // Walks from `root` towards `key`; returns the value or nullopt. With `visits`,
+  // records every node met (kept alive by `keep`).
+  Result<std::optional<Bytes>> Walk(const TrieRoot& root, const Nibbles& key,
+                                    std::vector<ProofVisit>* visits,
+                                    std::vector<std::shared_ptr<const Node>>* keep) const {
+    ChildRef slot = RootSlot(root);
+    Nibbles path;
+    size_t depth = 0;
+    while (!slot.empty()) {
+      VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, LoadNode(slot, path));
+      if (visits != nullptr) {
+        visits->push_back({node.get(), depth});
+        keep->push_back(node);
+      }
+      const size_t rest = key.size() - depth;
+      if (node->is_leaf()) {
+        if (rest == node->path.size() &&
+            std::equal(node->path.begin(), node->path.end(), key.begin() + depth)) {
+          return std::optional<Bytes>(node->value);
+        }
+        return std::optional<Bytes>();
+      }
+      if (node->is_extension()) {
+        if (rest < node->path.size() ||
+            !std::equal(node->path.begin(), node->path.end(), key.begin() + depth)) {
+          return std::optional<Bytes>();
+        }
+        path.insert(path.end(), node->path.begin(), node->path.end());
+        depth += node->path.size();
+        slot = node->children[0];
+        continue;
+      }
+      if (rest == 0) {
+        if (node->value.empty()) return std::optional<Bytes>();
+        return std::optional<Bytes>(node->value);
+      }
+      const uint8_t nibble = key[depth];
+      path.push_back(nibble);
+      ++depth;
+      slot = node->children[nibble];
+    }
+    return std::optional<Bytes>();
+  }
+
+  Status Visit(const ChildRef& slot, Nibbles* path, const ForEachFn& fn, bool* stopped) const {
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, LoadNode(slot, *path));
+    const size_t base = path->size();
+    auto emit = [&](const Bytes& value) -> Status {
+      if (path->size() % 2 != 0) {
+        return Status::Corruption("trie holds a value at an odd nibble depth, path " +
+                                  PathString(*path));
+      }
+      const Bytes key = NibblesToBytes(*path);
+      if (!fn(key, value)) *stopped = true;
+      return Status::OK();
+    };
+    if (node->is_leaf()) {
+      path->insert(path->end(), node->path.begin(), node->path.end());
+      Status s = emit(node->value);
+      path->resize(base);
+      return s;
+    }
+    if (node->is_extension()) {
+      path->insert(path->end(), node->path.begin(), node->path.end());
+      Status s = Visit(node->children[0], path, fn, stopped);
+      path->resize(base);
+      return s;
+    }
+    if (!node->value.empty()) VELLUM_RETURN_IF_ERROR(emit(node->value));
+    for (uint8_t i = 0; i < 16 && !*stopped; ++i) {
+      if (node->children[i].empty()) continue;
+      path->push_back(i);
+      Status s = Visit(node->children[i], path, fn, stopped);
+      path->pop_back();
+      VELLUM_RETURN_IF_ERROR(s);
+    }
+    return Status::OK();
+  }
+
+  // --- batch update ---------------------------------------------------------------
+
+  // Records that the stored node `slot` refers to is superseded by this batch.
+  static void MarkStale(const ChildRef& slot, const Nibbles& path, BatchState* st) {
+    const bool dirty = slot.node != nullptr && slot.node->dirty;
+    if (!dirty && slot.ref.is_hash()) st->stale.push_back({path, slot.version});
+  }
+
+  // Makes slot.node a dirty node this batch may change, copying `current` (the node
+  // the slot holds, already loaded by the caller) if it is a committed one.
+  static Node* MakeDirty(ChildRef* slot, const std::shared_ptr<const Node>& current,
+                         const Nibbles& path, BatchState* st) {
+    if (slot->node != nullptr && slot->node->dirty) return slot->node.get();
+    MarkStale(*slot, path, st);
+    auto copy = std::make_shared<Node>(*current);
+    copy->dirty = true;
+    copy->stored_version = 0;
+    slot->node = std::move(copy);
+    slot->ref = NodeRef();
+    slot->version = 0;
+    return slot->node.get();
+  }
+
+  static Nibbles Slice(const Nibbles& n, size_t from, size_t to) {
+    return Nibbles(n.begin() + static_cast<ptrdiff_t>(from),
+                   n.begin() + static_cast<ptrdiff_t>(to));
+  }
+
+  // Applies `op` to the child `index` of the node in `slot` (whose own path is
+  // `*path`; the child's is `child_path_suffix` further). A committed node is copied
+  // only if the child actually changed, so a no-op touches nothing.
+  template <typename Op>
+  Result<bool> Descend(ChildRef* slot, Nibbles* path, const std::shared_ptr<const Node>& current,
+                       size_t index, const uint8_t* suffix, size_t suffix_len, BatchState* st,
+                       const Op& op) const {
+    const size_t base = path->size();
+    path->insert(path->end(), suffix, suffix + suffix_len);
+    Result<bool> changed = false;
+    if (current->dirty) {
+      changed = op(&slot->node->children[index], path);
+      path->resize(base);
+      return changed;
+    }
+    ChildRef child = current->children[index];
+    changed = op(&child, path);
+    path->resize(base);
+    if (!changed.ok() || !*changed) return changed;
+    Node* n = MakeDirty(slot, current, *path, st);
+    n->children[index] = std::move(child);
+    return true;
+  }
+
+  // Returns whether the trie changed.
+  Result<bool> Put(ChildRef* slot, Nibbles* path, const Nibbles& key, size_t depth,
+                   const Bytes& value, BatchState* st) const {
+    if (slot->empty()) {
+      slot->node = Node::MakeLeaf(Slice(key, depth, key.size()), value);
+      return true;
+    }
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current, LoadNode(*slot, *path));
+    const size_t rest_len = key.size() - depth;
+    const size_t common = CommonPrefixLength(current->path.data(), current->path.size(),
+                                             key.data() + depth, rest_len);
+    auto recurse = [&](size_t child_depth) {
+      return [&, child_depth](ChildRef* child, Nibbles* child_path) {
+        return Put(child, child_path, key, child_depth, value, st);
+      };
+    };
+    if (current->is_branch() && rest_len > 0) {
+      const uint8_t nibble = key[depth];
+      return Descend(slot, path, current, nibble, &nibble, 1, st, recurse(depth + 1));
+    }
+    if (current->is_extension() && common == current->path.size()) {
+      return Descend(slot, path, current, 0, current->path.data(), current->path.size(), st,
+                     recurse(depth + common));
+    }
+    if (current->is_branch()) {  // the key ends at this branch
+      if (current->value == value) return false;
+      Node* n = MakeDirty(slot, current, *path, st);
+      n->value = value;
+      return true;
+    }
+    if (current->is_leaf() && common == current->path.size() && common == rest_len) {
+      if (current->value == value) return false;
+      Node* n = MakeDirty(slot, current, *path, st);
+      n->value = value;
+      return true;
+    }
+    // Split: a branch where the existing node and the new key part ways.
+    MarkStale(*slot, *path, st);
+    std::shared_ptr<Node> branch = Node::MakeBranch();
+    if (common == current->path.size()) {
+      branch->value = current->value;  // only a leaf can end exactly here
+    } else {
+      const uint8_t old_nibble = current->path[common];
+      Nibbles old_rest = Slice(current->path, common + 1, current->path.size());
+      ChildRef& old_slot = branch->children[old_nibble];
+      if (current->is_leaf()) {
+        old_slot.node = Node::MakeLeaf(std::move(old_rest), current->value);
+      } else if (old_rest.empty()) {
+        old_slot = current->children[0];  // the child keeps its absolute path
+      } else {
+        old_slot.node = Node::MakeExtension(std::move(old_rest), current->children[0]);
+      }
+    }
+    if (common == rest_len) {
+      branch->value = value;
+    } else {
+      branch->children[key[depth + common]].node =
+          Node::MakeLeaf(Slice(key, depth + common + 1, key.size()), value);
+    }
+    if (common > 0) {
+      ChildRef branch_slot;
+      branch_slot.node = std::move(branch);
+      slot->node = Node::MakeExtension(Slice(key, depth, depth + common), std::move(branch_slot));
+    } else {
+      slot->node = std::move(branch);
+    }
+    slot->ref = NodeRef();
+    slot->version = 0;
+    return true;
+  }
+
+  // Returns whether the trie changed.
+  Result<bool> Delete(ChildRef* slot, Nibbles* path, const Nibbles& key, size_t depth,
+                      BatchState* st) const {
+    if (slot->empty()) return false;
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current, LoadNode(*slot, *path));
+    const size_t rest_len = key.size() - depth;
+    const bool prefix_matches =
+        current->path.size() <= rest_len &&
+        std::equal(current->path.begin(), current->path.end(), key.begin() + depth);
+    if (current->is_leaf()) {
+      if (!prefix_matches || current->path.size() != rest_len) return false;
+      MarkStale(*slot, *path, st);
+      *slot = ChildRef();
+      return true;
+    }
+    auto recurse = [&](size_t child_depth) {
+      return [&, child_depth](ChildRef* child, Nibbles* child_path) {
+        return Delete(child, child_path, key, child_depth, st);
+      };
+    };
+    if (current->is_extension()) {
+      if (!prefix_matches) return false;
+      VELLUM_ASSIGN_OR_RETURN(
+          bool changed, Descend(slot, path, current, 0, current->path.data(), current->path.size(),
+                                st, recurse(depth + current->path.size())));
+      if (!changed) return false;
+      Node* n = slot->node.get();
+      Nibbles child_path = *path;
+      child_path.insert(child_path.end(), n->path.begin(), n->path.end());
+      VELLUM_RETURN_IF_ERROR(Absorb(slot, n->path, &n->children[0], child_path, st));
+      return true;
+    }
+    if (rest_len == 0) {
+      if (current->value.empty()) return false;
+      Node* n = MakeDirty(slot, current, *path, st);
+      n->value.clear();
+    } else {
+      const uint8_t nibble = key[depth];
+      if (current->children[nibble].empty()) return false;
+      VELLUM_ASSIGN_OR_RETURN(
+          bool changed, Descend(slot, path, current, nibble, &nibble, 1, st, recurse(depth + 1)));
+      if (!changed) return false;
+    }
+    // Restore the canonical shape: a branch needs two entries (children or value).
+    Node* n = slot->node.get();
+    int count = 0;
+    int last = -1;
+    for (int i = 0; i < 16; ++i) {
+      if (!n->children[i].empty()) {
+        ++count;
+        last = i;
+      }
+    }
+    if (count == 0) {
+      if (n->value.empty()) {
+        *slot = ChildRef();
+      } else {
+        slot->node = Node::MakeLeaf({}, n->value);
+      }
+      return true;
+    }
+    if (count == 1 && n->value.empty()) {
+      const Nibbles prefix = {static_cast<uint8_t>(last)};
+      Nibbles child_path = *path;
+      child_path.push_back(static_cast<uint8_t>(last));
+      VELLUM_RETURN_IF_ERROR(Absorb(slot, prefix, &n->children[last], child_path, st));
+    }
+    return true;
+  }
+
+  // `*slot` becomes a node consuming `prefix` and then `child` (at `child_path`):
+  // merged with the child when it is a leaf or extension, else an extension to it.
+  Status Absorb(ChildRef* slot, const Nibbles& prefix, ChildRef* child, const Nibbles& child_path,
+                BatchState* st) const {
+    if (child->empty()) {  // cannot happen in a canonical trie, but stay canonical
+      *slot = ChildRef();
+      return Status::OK();
+    }
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> c, LoadNode(*child, child_path));
+    if (c->is_branch()) {
+      ChildRef moved = std::move(*child);
+      slot->node = Node::MakeExtension(prefix, std::move(moved));
+      return Status::OK();
+    }
+    Nibbles merged = prefix;
+    merged.insert(merged.end(), c->path.begin(), c->path.end());
+    MarkStale(*child, child_path, st);
+    if (c->is_leaf()) {
+      slot->node = Node::MakeLeaf(std::move(merged), c->value);
+    } else {
+      slot->node = Node::MakeExtension(std::move(merged), c->children[0]);
+    }
+    return Status::OK();
+  }
+
+  // Hashes every dirty node under `slot` bottom-up, once, and collects the writes.
+  Status HashSubtree(ChildRef* slot, Nibbles* path, bool is_root, BatchState* st,
+                     bool parallel) const {
+    Node* n = slot->node.get();
+    VELLUM_CHECK(n != nullptr && n->dirty);
+    const size_t base = path->size();
+    if (n->is_extension()) {
+      if (n->children[0].node != nullptr && n->children[0].node->dirty) {
+        path->insert(path->end(), n->path.begin(), n->path.end());
+        Status s = HashSubtree(&n->children[0], path, false, st, parallel);
+        path->resize(base);
+        VELLUM_RETURN_IF_ERROR(s);
+      }
+    } else if (n->is_branch()) {
+      std::vector<int> dirty_children;
+      for (int i = 0; i < 16; ++i) {
+        const ChildRef& c = n->children[i];
+        if (c.node != nullptr && c.node->dirty) dirty_children.push_back(i);
+      }
+      if (parallel && options_.task_runner != nullptr && dirty_children.size() > 1) {
+        // Independent subtries: each task hashes into its own state; merging in slot
+        // order keeps the result identical to the sequential one.
+        std::vector<BatchState> states(dirty_children.size());
+        std::vector<Status> statuses(dirty_children.size());
+        std::vector<std::function<void()>> tasks;
+        for (size_t t = 0; t < dirty_children.size(); ++t) {
+          states[t].version = st->version;
+          tasks.push_back([&, t] {
+            Nibbles child_path = *path;
+            child_path.push_back(static_cast<uint8_t>(dirty_children[t]));
+            statuses[t] =
+                HashSubtree(&n->children[dirty_children[t]], &child_path, false, &states[t], false);
+          });
+        }
+        options_.task_runner->RunAll(tasks);
+        for (size_t t = 0; t < states.size(); ++t) {
+          VELLUM_RETURN_IF_ERROR(statuses[t]);
+          for (auto& w : states[t].writes) st->writes.push_back(std::move(w));
+          for (auto& w : states[t].written) st->written.push_back(std::move(w));
+          st->bytes_written += states[t].bytes_written;
+        }
+      } else {
+        for (int i : dirty_children) {
+          path->push_back(static_cast<uint8_t>(i));
+          Status s = HashSubtree(&n->children[i], path, false, st, false);
+          path->pop_back();
+          VELLUM_RETURN_IF_ERROR(s);
+        }
+      }
+    }
+    std::string encoding;
+    const NodeRef ref = scheme_.ComputeRef(*n, is_root, &encoding);
+    n->dirty = false;
+    slot->ref = ref;
+    if (!ref.is_hash()) return Status::OK();  // inline: lives inside its parent
+    n->stored_version = st->version;
+    std::string key = NodeKey(*path, st->version);
+    std::string record = EncodeRecord(encoding, *n);
+    st->bytes_written += key.size() + record.size();
+    st->written.push_back({key, ref, slot->node});
+    st->writes.emplace_back(std::move(key), std::move(record));
+    slot->version = st->version;
+    // Published nodes are reached through the store and the cache, not through links
+    // from their parents; only inline children stay attached.
+    slot->node.reset();
+    return Status::OK();
+  }
+
+  const TrieOptions options_;
+  const Scheme& scheme_;
+  NodeStore* const store_;
+  mutable NodeCache cache_;
+
+  mutable std::shared_mutex mu_;
+  std::map<uint64_t, TrieRoot> versions_;
+  uint64_t latest_version_ = 0;
+  TrieRoot latest_root_;
+  uint64_t oldest_ = 0;
+};
+
+Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> ops) {
+  uint64_t base_version;
+  TrieRoot base_root;
+  {
+    std::shared_lock lock(mu_);
+    base_version = latest_version_;
+    base_root = latest_root_;
+  }
+  if (version <= base_version) {
+    return Status::InvalidArgument("trie commit version " + std::to_string(version) +
+                                   " is not newer than the latest version " +
+                                   std::to_string(base_version));
+  }
+  for (const TrieOp& op : ops) {
+    VELLUM_RETURN_IF_ERROR(CheckKey(op.key));
+    if (op.value.size() > kMaxValueSize) {
+      return Status::InvalidArgument("trie value of " + std::to_string(op.value.size()) +
+                                     " bytes exceeds the limit of " +
+                                     std::to_string(kMaxValueSize));
+    }
+  }
+  // Sorted, last operation per key wins: a stable sort keeps the given order among
+  // equal keys, and the last of each run is the one applied.
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const TrieOp& a, const TrieOp& b) { return a.key < b.key; });
+
+  BatchState st;
+  st.version = version;
+  ChildRef root_slot = RootSlot(base_root);
+  Nibbles path;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (i + 1 < ops.size() && ops[i + 1].key == ops[i].key) continue;
+    const Nibbles key = ToNibbles(ops[i].key);
+    Result<bool> changed = ops[i].value.empty() ? Delete(&root_slot, &path, key, 0, &st)
+                                                : Put(&root_slot, &path, key, 0, ops[i].value, &st);
+    VELLUM_RETURN_IF_ERROR(changed.status());
+  }
+
+  auto state = std::make_shared<PreparedState>();
+  state->base_version = base_version;
+  if (root_slot.empty()) {
+    state->root.hash = scheme_.EmptyRoot();
+    state->root.node_version = 0;
+  } else if (root_slot.node != nullptr && root_slot.node->dirty) {
+    const bool parallel = ops.size() >= options_.parallel_hash_min_ops;
+    VELLUM_RETURN_IF_ERROR(HashSubtree(&root_slot, &path, true, &st, parallel));
+    state->root.hash = root_slot.ref.hash();
+    state->root.node_version = version;
+  } else {
+    state->root = base_root;  // nothing changed
+  }
+
+  Prepared prepared;
+  prepared.info.version = version;
+  prepared.info.root = state->root;
+  prepared.info.nodes_written = st.writes.size();
+  // Sorted keys go into RocksDB's memtable skiplist far more cheaply than hash order.
+  std::sort(st.writes.begin(), st.writes.end());
+  for (auto& [key, record] : st.writes) prepared.batch.Put(std::move(key), std::move(record));
+  if (!st.stale.empty()) {
+    // One record lists every node this version superseded: one write per commit, not
+    // one per node.
+    std::string stale;
+    for (const StaleNode& node : st.stale) {
+      AppendBE64(&stale, node.version);
+      AppendPathKey(node.path.data(), node.path.size(), &stale);
+    }
+    prepared.batch.Put(StaleKey(version), std::move(stale));
+  }
+  std::string root_record(reinterpret_cast<const char*>(state->root.hash.data()), 32);
+  PutVarint64(&root_record, state->root.node_version);
+  prepared.batch.Put(VersionKey(version), std::move(root_record));
+  prepared.info.bytes_written = prepared.batch.ByteSize();
+  state->written = std::move(st.written);
+  prepared.state = std::move(state);
+  return prepared;
+}
+
+Status TrieImpl::Install(Prepared prepared) {
+  auto* state = static_cast<PreparedState*>(prepared.state.get());
+  VELLUM_CHECK(state != nullptr);
+  std::unique_lock lock(mu_);
+  if (latest_version_ != state->base_version) {
+    return Status::FailedPrecondition(
+        "trie changed between Prepare and Install (another commit was installed)");
+  }
+  for (WrittenNode& w : state->written) cache_.Insert(w.key, w.ref, std::move(w.node));
+  versions_[prepared.info.version] = state->root;
+  latest_version_ = prepared.info.version;
+  latest_root_ = state->root;
+  return Status::OK();
+}
+
+Status TrieImpl::Prune(uint64_t oldest_retained) {
+  std::map<uint64_t, TrieRoot> keep;
+  std::vector<uint64_t> drop;
+  {
+    std::shared_lock lock(mu_);
+    if (oldest_retained > latest_version_) {
+      return Status::InvalidArgument("cannot prune to version " + std::to_string(oldest_retained) +
+                                     ": latest is " + std::to_string(latest_version_));
+    }
+    if (oldest_retained <= oldest_) return Status::OK();
+    // The last record at or before the retention point describes the state there.
+    auto first_kept = versions_.upper_bound(oldest_retained);
+    if (first_kept != versions_.begin()) --first_kept;
+    for (auto it = versions_.begin(); it != first_kept; ++it) drop.push_back(it->first);
+  }
+  // Version records and the retention point first: if we crash after this, old
+  // versions are already unreadable and the nodes left behind are only garbage that
+  // the next Prune removes.
+  NodeWriteBatch head;
+  for (uint64_t v : drop) head.Delete(VersionKey(v));
+  std::string oldest;
+  AppendBE64(&oldest, oldest_retained);
+  head.Put(Key(kMetaTag) + "oldest", oldest);
+  VELLUM_RETURN_IF_ERROR(store_->Write(head, options_.sync));
+  {
+    std::unique_lock lock(mu_);
+    for (uint64_t v : drop) versions_.erase(v);
+    oldest_ = oldest_retained;
+  }
+
+  // Nodes superseded at or before the retention point are used by no retained version.
+  // A crash part-way leaves stale records whose nodes may already be gone; deleting a
+  // missing key is harmless, so the next Prune simply finishes the job.
+  for (;;) {
+    NodeWriteBatch batch;
+    Status parse_status;
+    VELLUM_RETURN_IF_ERROR(store_->Scan(StaleKey(0), StaleKey(oldest_retained + 1),
+                                        [&](std::string_view key, std::string_view value) {
+                                          parse_status = AddStaleDeletes(value, &batch);
+                                          batch.Delete(std::string(key));
+                                          return parse_status.ok() &&
+                                                 batch.ops.size() < kPruneBatchOps;
+                                        }));
+    VELLUM_RETURN_IF_ERROR(parse_status);
+    if (batch.ops.empty()) break;
+    VELLUM_RETURN_IF_ERROR(store_->Write(batch, options_.sync));
+  }
+  return Status::OK();
+}
+
+Status TrieImpl::AddStaleDeletes(std::string_view record, NodeWriteBatch* batch) const {
+  // Each entry is exactly the tail of the node's key: BE64(version) BE16(count) packed.
+  ByteView in = AsBytes(record);
+  while (!in.empty()) {
+    if (in.size() < 10) return Status::Corruption("malformed stale-node record");
+    const size_t count = (static_cast<size_t>(in[8]) << 8) | in[9];
+    const size_t size = 10 + (count + 1) / 2;
+    if (in.size() < size) return Status::Corruption("malformed stale-node record");
+    std::string node_key = Key(kNodeTag);
+    node_key.append(AsChars(in.first(size)));
+    batch->Delete(std::move(node_key));
+    in = in.subspan(size);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Trie>> Trie::Open(const TrieOptions& options, NodeStore* store) {
+  VELLUM_CHECK(store != nullptr);
+  auto trie = std::make_unique<TrieImpl>(options, store);
+  VELLUM_RETURN_IF_ERROR(trie->Load());
+  return std::unique_ptr<Trie>(std::move(trie));
+}
+
+}  // namespace vellum::trie
