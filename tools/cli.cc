@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "tools/shamir_command.h"
+#include "tools/trie_command.h"
 #include "vellum/check.h"
 
 #ifndef VELLUM_VERSION
@@ -70,6 +71,7 @@ const CommandRegistry& DefaultRegistry() {
   static const CommandRegistry* const registry = [] {
     auto* r = new CommandRegistry();
     RegisterShamirCommands(*r);
+    RegisterTrieCommands(*r);
     return r;
   }();
   return *registry;
