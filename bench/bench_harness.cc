@@ -19,7 +19,9 @@ DEFINE_string(benchmarks,
               "xchacha_seal,xchacha_open,ed25519_sign,ed25519_verify,shamir_split,shamir_combine",
               "Comma-separated list of benchmarks to run, in order (see --list).");
 DEFINE_bool(list, false, "List the benchmarks and exit.");
-DEFINE_uint64(num, 0, "Operations per measurement; 0 runs each for --seconds instead.");
+DEFINE_uint64(num, 0,
+              "Crypto benchmarks: operations per measurement (0: run each for --seconds). "
+              "Trie benchmarks: number of keys to load (0: 1,000,000).");
 DEFINE_double(seconds, 1.0, "Time per measurement when --num=0.");
 DEFINE_uint64(seed, 301, "Seed for generated inputs (keys, messages).");
 DEFINE_string(sizes, "64,4096", "Message sizes in bytes for the hash and cipher benchmarks.");
@@ -62,9 +64,9 @@ void PrintHeader() {
   std::printf("Build:      UNOPTIMIZED (assertions on): figures are not representative\n");
 #endif
   if (FLAGS_num == 0) {
-    std::printf("Per figure: %.2f s of single-threaded operations\n", FLAGS_seconds);
+    std::printf("Crypto:     %.2f s of single-threaded operations per figure\n", FLAGS_seconds);
   } else {
-    std::printf("Per figure: %llu single-threaded operations\n",
+    std::printf("Crypto:     %llu single-threaded operations per figure\n",
                 static_cast<unsigned long long>(FLAGS_num));
   }
   std::printf("------------------------------------------------------------------------\n");
