@@ -70,6 +70,14 @@ struct Node {
   // Branch: 16 slots; extension: 1 slot; leaf: none.
   std::vector<ChildRef> children;
 
+  // A scheme's memo of intermediate hashes (native: the branch's binary slot tree), so
+  // that rehashing a branch after one child changed recomputes one path, not all 15
+  // pairs. Self-validating (the memo records the inputs it was computed from), so a
+  // copied node may carry its original's. Written only while the node is dirty
+  // (owned by one batch) or freshly decoded; read-only once the node is shared.
+  mutable std::shared_ptr<const void> memo;
+  mutable size_t memo_bytes = 0;
+
   // True while the node belongs to an unhashed batch.
   bool dirty = true;
   // The version the node is stored under, once committed (0 for inline nodes).
@@ -103,7 +111,7 @@ struct Node {
   // Approximate bytes held, for the cache's accounting.
   size_t MemoryUsage() const {
     return sizeof(Node) + path.capacity() + value.capacity() +
-           children.capacity() * sizeof(ChildRef);
+           children.capacity() * sizeof(ChildRef) + memo_bytes;
   }
 };
 

@@ -80,7 +80,7 @@ Hash256 BranchHash(const Hash256& value_commitment, const Hash256& children_root
   return crypto::Sha256(ByteView(buf, sizeof(buf)));
 }
 
-// The binary tree over 16 slot hashes: levels[0] = slots, levels[4][0] = root.
+// The binary tree over 16 slot hashes: level0 = slots, root = the children root M.
 struct SlotTree {
   Hash256 level0[16];
   Hash256 level1[8];
@@ -88,15 +88,43 @@ struct SlotTree {
   Hash256 level3[2];
   Hash256 root;
 
-  explicit SlotTree(const Node& branch) {
+  // Builds the tree of `branch`, reusing every pair of `previous` (if any) whose two
+  // inputs are unchanged: after one child changes, only its 4 ancestors are rehashed.
+  static std::shared_ptr<const SlotTree> Build(const Node& branch, const SlotTree* previous) {
+    auto t = std::make_shared<SlotTree>();
     for (int i = 0; i < 16; ++i) {
       const NodeRef& r = branch.children[i].ref;
-      level0[i] = r.empty() ? kZero : r.hash();
+      t->level0[i] = r.empty() ? kZero : r.hash();
     }
-    for (int i = 0; i < 8; ++i) level1[i] = PairHash(level0[2 * i], level0[2 * i + 1]);
-    for (int i = 0; i < 4; ++i) level2[i] = PairHash(level1[2 * i], level1[2 * i + 1]);
-    for (int i = 0; i < 2; ++i) level3[i] = PairHash(level2[2 * i], level2[2 * i + 1]);
-    root = PairHash(level3[0], level3[1]);
+    auto level = [](const Hash256* below, const Hash256* prev_below, const Hash256* prev_level,
+                    Hash256* out, int count) {
+      for (int i = 0; i < count; ++i) {
+        if (prev_below != nullptr && below[2 * i] == prev_below[2 * i] &&
+            below[2 * i + 1] == prev_below[2 * i + 1]) {
+          out[i] = prev_level[i];
+        } else {
+          out[i] = PairHash(below[2 * i], below[2 * i + 1]);
+        }
+      }
+    };
+    const bool p = previous != nullptr;
+    level(t->level0, p ? previous->level0 : nullptr, p ? previous->level1 : nullptr, t->level1, 8);
+    level(t->level1, p ? previous->level1 : nullptr, p ? previous->level2 : nullptr, t->level2, 4);
+    level(t->level2, p ? previous->level2 : nullptr, p ? previous->level3 : nullptr, t->level3, 2);
+    level(t->level3, p ? previous->level3 : nullptr, p ? &previous->root : nullptr, &t->root, 1);
+    return t;
+  }
+
+  // The tree of `branch`, using and (when the node may still be written) refreshing
+  // its memo.
+  static std::shared_ptr<const SlotTree> Of(const Node& branch) {
+    const auto* memo = static_cast<const SlotTree*>(branch.memo.get());
+    std::shared_ptr<const SlotTree> tree = Build(branch, memo);
+    if (branch.dirty) {
+      branch.memo = tree;
+      branch.memo_bytes = sizeof(SlotTree);
+    }
+    return tree;
   }
 
   // The 4 siblings of `slot`, bottom-up.
@@ -228,8 +256,7 @@ class NativeSchemeImpl final : public Scheme {
             encoding->append(AsChars(node.children[i].ref.view()));
           }
         }
-        const SlotTree tree(node);
-        return NodeRef::Hash(BranchHash(ValueCommitment(node), tree.root));
+        return NodeRef::Hash(BranchHash(ValueCommitment(node), SlotTree::Of(node)->root));
       }
     }
     VELLUM_UNREACHABLE();
@@ -311,8 +338,7 @@ class NativeSchemeImpl final : public Scheme {
           PutVarint64(&item, node.value.size());
           item.append(AsChars(node.value));
         }
-        const SlotTree tree(node);
-        item.append(AsChars(tree.root));
+        item.append(AsChars(SlotTree::Of(node)->root));
       } else {
         item.push_back(static_cast<char>(kStepBranch));
         item.push_back(node.value.empty() ? 0 : 1);
@@ -320,9 +346,8 @@ class NativeSchemeImpl final : public Scheme {
           const Hash256 vh = ValueHash(node.value);
           item.append(AsChars(vh));
         }
-        const SlotTree tree(node);
         Hash256 siblings[4];
-        tree.Siblings(key[depth], siblings);
+        SlotTree::Of(node)->Siblings(key[depth], siblings);
         uint8_t mask = 0;
         for (int i = 0; i < 4; ++i) {
           if (!IsZero(siblings[i])) mask |= static_cast<uint8_t>(1u << i);

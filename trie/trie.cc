@@ -83,25 +83,18 @@ struct StaleNode {
   uint64_t version;
 };
 
-struct WrittenNode {
-  std::string key;
-  NodeRef ref;
-  std::shared_ptr<const Node> node;
-};
-
 // Everything one batch produces.
 struct BatchState {
   uint64_t version = 0;
   std::vector<StaleNode> stale;
   std::vector<std::pair<std::string, std::string>> writes;  // node key -> record
-  std::vector<WrittenNode> written;
   size_t bytes_written = 0;
 };
 
 struct PreparedState {
   uint64_t base_version = 0;
   TrieRoot root;
-  std::vector<WrittenNode> written;
+  std::shared_ptr<Node> root_node;  // linked to its pinned levels
 };
 
 class TrieImpl final : public Trie {
@@ -285,6 +278,11 @@ class TrieImpl final : public Trie {
     if (root.node_version == 0 && root.hash == scheme_.EmptyRoot()) return slot;
     slot.ref = NodeRef::Hash(root.hash);
     slot.version = root.node_version;
+    // The latest version's upper levels stay linked in memory (see pinned_levels).
+    std::shared_lock lock(mu_);
+    if (root.hash == latest_root_.hash && root.node_version == latest_root_.node_version) {
+      slot.node = latest_root_node_;
+    }
     return slot;
   }
 
@@ -573,8 +571,16 @@ class TrieImpl final : public Trie {
           bool changed, Descend(slot, path, current, nibble, &nibble, 1, st, recurse(depth + 1)));
       if (!changed) return false;
     }
-    // Restore the canonical shape: a branch needs two entries (children or value).
+    VELLUM_RETURN_IF_ERROR(NormalizeBranch(slot, *path, st));
+    return true;
+  }
+
+  // Restores the canonical shape of the dirty branch in `slot` (at `path`): a branch
+  // needs two entries (children or value); with fewer it becomes a leaf, or merges
+  // with its only child.
+  Status NormalizeBranch(ChildRef* slot, const Nibbles& path, BatchState* st) const {
     Node* n = slot->node.get();
+    VELLUM_CHECK(n != nullptr && n->dirty && n->is_branch());
     int count = 0;
     int last = -1;
     for (int i = 0; i < 16; ++i) {
@@ -589,15 +595,15 @@ class TrieImpl final : public Trie {
       } else {
         slot->node = Node::MakeLeaf({}, n->value);
       }
-      return true;
+      return Status::OK();
     }
     if (count == 1 && n->value.empty()) {
       const Nibbles prefix = {static_cast<uint8_t>(last)};
-      Nibbles child_path = *path;
+      Nibbles child_path = path;
       child_path.push_back(static_cast<uint8_t>(last));
-      VELLUM_RETURN_IF_ERROR(Absorb(slot, prefix, &n->children[last], child_path, st));
+      return Absorb(slot, prefix, &n->children[last], child_path, st);
     }
-    return true;
+    return Status::OK();
   }
 
   // `*slot` becomes a node consuming `prefix` and then `child` (at `child_path`):
@@ -623,6 +629,71 @@ class TrieImpl final : public Trie {
       slot->node = Node::MakeExtension(std::move(merged), c->children[0]);
     }
     return Status::OK();
+  }
+
+  // For a large batch over a root branch: applies the operations of each first nibble
+  // to that child's subtrie, and hashes it, as independent tasks on the TaskRunner
+  // (the subtries share nothing), then restores the root's shape. Returns false,
+  // having done nothing, when the batch does not qualify. The result is the same as
+  // applying the operations one by one.
+  Result<bool> ApplyInParallel(ChildRef* root_slot, const std::vector<TrieOp>& ops, BatchState* st,
+                               bool* subtries_hashed) const {
+    if (options_.task_runner == nullptr || ops.size() < options_.parallel_hash_min_ops ||
+        root_slot->empty() || ops.front().key.empty()) {
+      return false;
+    }
+    const Nibbles root_path;
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> root, LoadNode(*root_slot, root_path));
+    if (!root->is_branch()) return false;
+    Node* n = MakeDirty(root_slot, root, root_path, st);
+
+    // ops are sorted, so each first nibble's operations are one contiguous run.
+    struct Group {
+      uint8_t nibble = 0;
+      size_t begin = 0, end = 0;
+      BatchState state;
+      Status status;
+    };
+    std::vector<Group> groups;
+    for (size_t i = 0; i < ops.size();) {
+      const uint8_t nibble = ops[i].key[0] >> 4;
+      size_t j = i;
+      while (j < ops.size() && (ops[j].key[0] >> 4) == nibble) ++j;
+      Group g;
+      g.nibble = nibble;
+      g.begin = i;
+      g.end = j;
+      g.state.version = st->version;
+      groups.push_back(std::move(g));
+      i = j;
+    }
+    std::vector<std::function<void()>> tasks;
+    for (Group& g : groups) {
+      tasks.push_back([this, &g, &ops, n] {
+        ChildRef* child = &n->children[g.nibble];
+        Nibbles child_path = {g.nibble};
+        for (size_t i = g.begin; i < g.end && g.status.ok(); ++i) {
+          const Nibbles key = ToNibbles(ops[i].key);
+          Result<bool> changed = ops[i].value.empty()
+                                     ? Delete(child, &child_path, key, 1, &g.state)
+                                     : Put(child, &child_path, key, 1, ops[i].value, &g.state);
+          g.status = changed.status();
+        }
+        if (g.status.ok() && child->node != nullptr && child->node->dirty) {
+          g.status = HashSubtree(child, &child_path, false, &g.state, false);
+        }
+      });
+    }
+    options_.task_runner->RunAll(tasks);
+    for (Group& g : groups) {
+      VELLUM_RETURN_IF_ERROR(g.status);
+      for (auto& x : g.state.stale) st->stale.push_back(std::move(x));
+      for (auto& w : g.state.writes) st->writes.push_back(std::move(w));
+      st->bytes_written += g.state.bytes_written;
+    }
+    *subtries_hashed = true;
+    VELLUM_RETURN_IF_ERROR(NormalizeBranch(root_slot, root_path, st));
+    return true;
   }
 
   // Hashes every dirty node under `slot` bottom-up, once, and collects the writes.
@@ -663,7 +734,6 @@ class TrieImpl final : public Trie {
         for (size_t t = 0; t < states.size(); ++t) {
           VELLUM_RETURN_IF_ERROR(statuses[t]);
           for (auto& w : states[t].writes) st->writes.push_back(std::move(w));
-          for (auto& w : states[t].written) st->written.push_back(std::move(w));
           st->bytes_written += states[t].bytes_written;
         }
       } else {
@@ -684,12 +754,21 @@ class TrieImpl final : public Trie {
     std::string key = NodeKey(*path, st->version);
     std::string record = EncodeRecord(encoding, *n);
     st->bytes_written += key.size() + record.size();
-    st->written.push_back({key, ref, slot->node});
+    // Cached now, before the batch is written: a cache hit must also match the hash
+    // the reader expects, so an entry from a commit that never lands (its version is
+    // then reused with other content) can only miss, never mislead. Pinned levels stay
+    // linked instead.
+    // Leaves are cached when next read rather than now: a random update rarely reads
+    // its leaf again soon, and branches are what every later walk passes through.
+    if (path->size() >= options_.pinned_levels && !n->is_leaf()) {
+      cache_.Insert(key, ref, slot->node);
+    }
     st->writes.emplace_back(std::move(key), std::move(record));
     slot->version = st->version;
-    // Published nodes are reached through the store and the cache, not through links
-    // from their parents; only inline children stay attached.
-    slot->node.reset();
+    // Below the pinned levels, published nodes are reached through the cache and the
+    // store, not through links from their parents (inline children stay attached).
+    // The pinned upper levels stay linked: every operation passes through them.
+    if (path->size() >= options_.pinned_levels) slot->node.reset();
     return Status::OK();
   }
 
@@ -702,6 +781,7 @@ class TrieImpl final : public Trie {
   std::map<uint64_t, TrieRoot> versions_;
   uint64_t latest_version_ = 0;
   TrieRoot latest_root_;
+  std::shared_ptr<Node> latest_root_node_;  // null until a commit links it
   uint64_t oldest_ = 0;
 };
 
@@ -731,16 +811,29 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
   std::stable_sort(ops.begin(), ops.end(),
                    [](const TrieOp& a, const TrieOp& b) { return a.key < b.key; });
 
+  // Drop all but the last operation per key.
+  size_t unique = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (i + 1 < ops.size() && ops[i + 1].key == ops[i].key) continue;
+    if (unique != i) ops[unique] = std::move(ops[i]);
+    ++unique;
+  }
+  ops.resize(unique);
+
   BatchState st;
   st.version = version;
   ChildRef root_slot = RootSlot(base_root);
   Nibbles path;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (i + 1 < ops.size() && ops[i + 1].key == ops[i].key) continue;
-    const Nibbles key = ToNibbles(ops[i].key);
-    Result<bool> changed = ops[i].value.empty() ? Delete(&root_slot, &path, key, 0, &st)
-                                                : Put(&root_slot, &path, key, 0, ops[i].value, &st);
-    VELLUM_RETURN_IF_ERROR(changed.status());
+  bool subtries_hashed = false;
+  VELLUM_ASSIGN_OR_RETURN(const bool parallel_done,
+                          ApplyInParallel(&root_slot, ops, &st, &subtries_hashed));
+  if (!parallel_done) {
+    for (const TrieOp& op : ops) {
+      const Nibbles key = ToNibbles(op.key);
+      Result<bool> changed = op.value.empty() ? Delete(&root_slot, &path, key, 0, &st)
+                                              : Put(&root_slot, &path, key, 0, op.value, &st);
+      VELLUM_RETURN_IF_ERROR(changed.status());
+    }
   }
 
   auto state = std::make_shared<PreparedState>();
@@ -749,12 +842,14 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
     state->root.hash = scheme_.EmptyRoot();
     state->root.node_version = 0;
   } else if (root_slot.node != nullptr && root_slot.node->dirty) {
-    const bool parallel = ops.size() >= options_.parallel_hash_min_ops;
+    const bool parallel = !subtries_hashed && ops.size() >= options_.parallel_hash_min_ops;
     VELLUM_RETURN_IF_ERROR(HashSubtree(&root_slot, &path, true, &st, parallel));
     state->root.hash = root_slot.ref.hash();
     state->root.node_version = version;
+    if (options_.pinned_levels > 0) state->root_node = root_slot.node;
   } else {
     state->root = base_root;  // nothing changed
+    state->root_node = root_slot.node;
   }
 
   Prepared prepared;
@@ -778,7 +873,6 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
   PutVarint64(&root_record, state->root.node_version);
   prepared.batch.Put(VersionKey(version), std::move(root_record));
   prepared.info.bytes_written = prepared.batch.ByteSize();
-  state->written = std::move(st.written);
   prepared.state = std::move(state);
   return prepared;
 }
@@ -791,10 +885,10 @@ Status TrieImpl::Install(Prepared prepared) {
     return Status::FailedPrecondition(
         "trie changed between Prepare and Install (another commit was installed)");
   }
-  for (WrittenNode& w : state->written) cache_.Insert(w.key, w.ref, std::move(w.node));
   versions_[prepared.info.version] = state->root;
   latest_version_ = prepared.info.version;
   latest_root_ = state->root;
+  latest_root_node_ = std::move(state->root_node);
   return Status::OK();
 }
 

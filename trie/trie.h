@@ -83,6 +83,10 @@ struct TrieOptions {
   // Batches with at least this many operations hash the root's subtries in parallel
   // on `task_runner` (if set).
   size_t parallel_hash_min_ops = 512;
+  // The latest version's nodes within this many nibbles of the root stay linked in
+  // memory after a commit, so reads and updates pass through them without a cache
+  // lookup. 4 levels hold at most 4,369 branches (about 7 MiB).
+  size_t pinned_levels = 4;
   TaskRunner* task_runner = nullptr;  // not owned
   // Write commits with sync (see NodeStore::Write).
   bool sync = false;
