@@ -1,12 +1,16 @@
 // Copyright (c) Vellum authors.
 //
-// Helpers shared by the test binaries: Status assertions and hex test vectors.
+// Helpers shared by the test binaries: Status assertions, hex test vectors and
+// random bytes.
 
 #ifndef VELLUM_TESTS_TEST_UTIL_H_
 #define VELLUM_TESTS_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <random>
 #include <string_view>
 #include <utility>
 
@@ -41,6 +45,13 @@ inline Bytes HexBytes(std::string_view hex) {
     return Bytes();
   }
   return std::move(bytes).value();
+}
+
+// `n` bytes drawn from `rng`, one byte per draw.
+inline Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
+  Bytes out(n);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  return out;
 }
 
 }  // namespace vellum::testing

@@ -23,6 +23,7 @@
 #ifndef VELLUM_TOOLS_CLI_H_
 #define VELLUM_TOOLS_CLI_H_
 
+#include <cstddef>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -135,6 +136,14 @@ int RunVellumDb(int argc, const char* const* argv, std::istream& in, std::ostrea
 
 // "vellum-db <version>".
 std::string VersionString();
+
+// --- helpers for commands that read text input ---------------------------------------
+
+// `s` without leading and trailing white space (" \t\r\n\v\f").
+std::string_view TrimSpace(std::string_view s);
+
+// "line N", naming a line of the input (counted from 1) in messages.
+std::string LineName(size_t line_number);
 
 }  // namespace vellum::tools
 

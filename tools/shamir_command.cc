@@ -17,14 +17,6 @@ namespace {
 // A share line of the largest secret is about 2 MiB; anything much longer is not one.
 constexpr size_t kMaxShareLineSize = 4 * kMaxShamirSecretSize;
 
-std::string_view TrimSpace(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  const size_t end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
 // Reads all of `in` into guarded memory, refusing more than kMaxShamirSecretSize bytes.
 Result<crypto::SecureBytes> ReadSecret(std::istream& in) {
   crypto::SecureBytes buffer(kMaxShamirSecretSize + 1);
@@ -51,8 +43,6 @@ class WipeOnExit {
  private:
   std::string& s_;
 };
-
-std::string LineName(size_t line_number) { return "line " + std::to_string(line_number); }
 
 }  // namespace
 

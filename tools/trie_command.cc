@@ -35,16 +35,6 @@ constexpr size_t kMaxProofJsonSize = size_t{256} << 20;
 
 constexpr std::string_view kSchemeNames = "'ethereum' or 'native'";
 
-std::string_view TrimSpace(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  const size_t end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
-std::string LineName(size_t line_number) { return "line " + std::to_string(line_number); }
-
 // Reads lines through a streambuf in large chunks, refusing lines longer than a limit
 // (std::getline would buffer a newline-free input of any size).
 class LineReader {

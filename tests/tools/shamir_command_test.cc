@@ -6,21 +6,16 @@
 
 #include "tools/shamir_command.h"
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/tools/cli_test_harness.h"
 #include "tools/arg_parser.h"
 #include "tools/cli.h"
 
@@ -32,27 +27,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& o) {
-  return os << "exit " << o.exit_code << ", stderr: " << o.err;
-}
-
-Outcome RunInProcess(std::vector<std::string> args, const std::string& input = "") {
-  std::istringstream in(input);
-  std::ostringstream out;
-  std::ostringstream err;
-  Outcome outcome;
-  outcome.exit_code = RunVellumDb(DefaultRegistry(), std::move(args), in, out, err);
-  outcome.out = out.str();
-  outcome.err = err.str();
-  return outcome;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -78,79 +52,6 @@ std::vector<std::vector<size_t>> Subsets(size_t n, size_t k) {
     if (subset.size() == k) result.push_back(subset);
   }
   return result;
-}
-
-// --- the real binary ---------------------------------------------------------------
-
-class TempFile {
- public:
-  TempFile() {
-    std::string pattern = ::testing::TempDir() + "vellum_cli_XXXXXX";
-    const int fd = mkstemp(pattern.data());
-    EXPECT_GE(fd, 0) << "mkstemp failed, errno " << errno;
-    if (fd >= 0) close(fd);
-    path_ = pattern;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  void Write(const std::string& data) const {
-    std::ofstream f(path_, std::ios::binary | std::ios::trunc);
-    f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  }
-  std::string Read() const {
-    std::ifstream f(path_, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  }
-
- private:
-  std::string path_;
-};
-
-const char* BinaryPath() { return VELLUM_BINARY_DIR "/tools/vellum-db"; }
-
-// Runs vellum-db with `args`, stdin read from a file holding `input`.
-Outcome RunBinary(const std::vector<std::string>& args, const std::string& input = "") {
-  TempFile in;
-  TempFile out;
-  TempFile err;
-  in.Write(input);
-  std::vector<std::string> argv_storage = {BinaryPath()};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in_fd = open(in.path().c_str(), O_RDONLY);
-    const int out_fd = open(out.path().c_str(), O_WRONLY | O_TRUNC);
-    const int err_fd = open(err.path().c_str(), O_WRONLY | O_TRUNC);
-    if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  Outcome outcome;
-  EXPECT_GT(pid, 0) << "fork failed";
-  if (pid <= 0) return outcome;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  EXPECT_TRUE(WIFEXITED(status)) << "vellum-db did not exit normally (status " << status << ")";
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.out = out.Read();
-  outcome.err = err.Read();
-  EXPECT_NE(outcome.exit_code, 127) << "could not run " << BinaryPath();
-  return outcome;
-}
-
-// Both ways of running vellum-db, for tests that should hold for each.
-using Runner = Outcome (*)(std::vector<std::string>, const std::string&);
-Outcome RunBinaryAdapter(std::vector<std::string> args, const std::string& input) {
-  return RunBinary(args, input);
 }
 
 // --- argument parser ---------------------------------------------------------------
@@ -667,10 +568,7 @@ TEST_P(ShamirCommandTest, Version) {
 }
 
 // Test names: ShamirCommandTest.<Name>/InProcess and ShamirCommandTest.<Name>/Binary.
-INSTANTIATE_TEST_SUITE_P(, ShamirCommandTest, ::testing::Values(&RunInProcess, &RunBinaryAdapter),
-                         [](const ::testing::TestParamInfo<Runner>& param) {
-                           return std::string(param.index == 0 ? "InProcess" : "Binary");
-                         });
+VELLUM_INSTANTIATE_FOR_RUNNERS(ShamirCommandTest);
 
 // A direct check of the brief's pipeline: printf secret | vellum-db shamir split, then
 // every 3 of the 5 lines back through the real binary.

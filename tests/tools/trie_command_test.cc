@@ -5,18 +5,12 @@
 
 #include "tools/trie_command.h"
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +20,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "tests/tools/cli_test_harness.h"
 #include "tools/cli.h"
 #include "trie/node_store.h"
 #include "trie/trie.h"
@@ -43,93 +38,6 @@ using trie::TrieScheme;
 constexpr char kEthereumEmptyRoot[] =
     "56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";
 const std::string kNativeEmptyRoot(64, '0');
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& o) {
-  return os << "exit " << o.exit_code << ", stdout: " << o.out << ", stderr: " << o.err;
-}
-
-Outcome RunInProcess(std::vector<std::string> args, const std::string& input) {
-  std::istringstream in(input);
-  std::ostringstream out;
-  std::ostringstream err;
-  Outcome outcome;
-  outcome.exit_code = RunVellumDb(DefaultRegistry(), std::move(args), in, out, err);
-  outcome.out = out.str();
-  outcome.err = err.str();
-  return outcome;
-}
-
-class TempFile {
- public:
-  TempFile() {
-    std::string pattern = ::testing::TempDir() + "vellum_trie_cli_XXXXXX";
-    const int fd = mkstemp(pattern.data());
-    EXPECT_GE(fd, 0) << "mkstemp failed, errno " << errno;
-    if (fd >= 0) close(fd);
-    path_ = pattern;
-  }
-  explicit TempFile(const std::string& contents) : TempFile() { Write(contents); }
-  ~TempFile() { std::remove(path_.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  void Write(const std::string& data) const {
-    std::ofstream f(path_, std::ios::binary | std::ios::trunc);
-    f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  }
-  std::string Read() const {
-    std::ifstream f(path_, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  }
-
- private:
-  std::string path_;
-};
-
-const char* BinaryPath() { return VELLUM_BINARY_DIR "/tools/vellum-db"; }
-
-Outcome RunBinary(std::vector<std::string> args, const std::string& input) {
-  TempFile in(input);
-  TempFile out;
-  TempFile err;
-  std::vector<std::string> argv_storage = {BinaryPath()};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in_fd = open(in.path().c_str(), O_RDONLY);
-    const int out_fd = open(out.path().c_str(), O_WRONLY | O_TRUNC);
-    const int err_fd = open(err.path().c_str(), O_WRONLY | O_TRUNC);
-    if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  Outcome outcome;
-  EXPECT_GT(pid, 0) << "fork failed";
-  if (pid <= 0) return outcome;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  EXPECT_TRUE(WIFEXITED(status)) << "vellum-db did not exit normally (status " << status << ")";
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.out = out.Read();
-  outcome.err = err.Read();
-  EXPECT_NE(outcome.exit_code, 127) << "could not run " << BinaryPath();
-  return outcome;
-}
-
-using Runner = Outcome (*)(std::vector<std::string>, const std::string&);
 
 std::string Line(std::string_view key_hex, std::string_view value_hex) {
   nlohmann::ordered_json j;
@@ -648,10 +556,7 @@ TEST_P(TrieCommandTest, InputLongerThanACommitBatch) {
 }
 
 // Test names: TrieCommandTest.<Name>/InProcess and TrieCommandTest.<Name>/Binary.
-INSTANTIATE_TEST_SUITE_P(, TrieCommandTest, ::testing::Values(&RunInProcess, &RunBinary),
-                         [](const ::testing::TestParamInfo<Runner>& param) {
-                           return std::string(param.index == 0 ? "InProcess" : "Binary");
-                         });
+VELLUM_INSTANTIATE_FOR_RUNNERS(TrieCommandTest);
 
 // --- LoadTrieLines -------------------------------------------------------------------
 

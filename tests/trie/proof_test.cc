@@ -13,11 +13,7 @@
 namespace vellum::trie {
 namespace {
 
-Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using ::vellum::testing::RandomBytes;
 
 struct Fixture {
   MemNodeStore store;

@@ -17,19 +17,14 @@
 #include "base/fault_injection_env.h"
 #include "tests/test_util.h"
 #include "tests/trie/scheme_param.h"
+#include "tests/trie/trie_test_util.h"
 #include "trie/rocks_node_store.h"
 #include "trie/trie.h"
 
 namespace vellum::trie {
 namespace {
 
-using Model = std::map<Bytes, Bytes>;
-
-Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using ::vellum::testing::RandomBytes;
 
 class TrieCrashTest : public ::testing::TestWithParam<TrieScheme> {};
 
@@ -76,20 +71,14 @@ TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
       for (const auto& [v, m] : committed) {
         if (v > latest) continue;
         Model seen;
-        ASSERT_OK(trie->ForEach(v, [&](ByteView k, ByteView val) {
-          seen[Bytes(k.begin(), k.end())] = Bytes(val.begin(), val.end());
-          return true;
-        }));
+        ASSERT_OK(CollectEntries(*trie, v, &seen));
         ASSERT_EQ(seen, m) << "version " << v << " after recovery";
       }
       // A failed commit whose write reached the disk anyway is a legitimate survivor:
       // adopt it as the model.
       if (latest > committed.rbegin()->first) {
         Model seen;
-        ASSERT_OK(trie->ForEach(latest, [&](ByteView k, ByteView val) {
-          seen[Bytes(k.begin(), k.end())] = Bytes(val.begin(), val.end());
-          return true;
-        }));
+        ASSERT_OK(CollectEntries(*trie, latest, &seen));
         committed[latest] = seen;
         ++survived_unacknowledged;
       }

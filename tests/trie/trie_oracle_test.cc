@@ -18,6 +18,7 @@
 #include "crypto/hash.h"
 #include "tests/test_util.h"
 #include "tests/trie/scheme_param.h"
+#include "tests/trie/trie_test_util.h"
 #include "trie/nibbles.h"
 #include "trie/rlp.h"
 #include "trie/trie.h"
@@ -26,7 +27,6 @@ namespace vellum::trie {
 namespace {
 
 using crypto::Hash256;
-using Model = std::map<Bytes, Bytes>;
 
 // --- the naive builder -------------------------------------------------------------
 
@@ -288,10 +288,7 @@ TEST_P(TrieOracleTest, RandomBatchesMatchFromScratchRoots) {
       for (uint64_t v : {static_cast<uint64_t>(b), static_cast<uint64_t>(b / 2 + 1)}) {
         const Model& m = history[v];
         Model seen;
-        ASSERT_OK(trie->ForEach(v, [&](ByteView k, ByteView val) {
-          seen[Bytes(k.begin(), k.end())] = Bytes(val.begin(), val.end());
-          return true;
-        }));
+        ASSERT_OK(CollectEntries(*trie, v, &seen));
         ASSERT_EQ(seen, m) << "ForEach at version " << v;
         for (const auto& [k, val] : m) {
           auto got = trie->Get(v, k);

@@ -7,18 +7,13 @@
 
 #include "tests/test_util.h"
 #include "tests/trie/scheme_param.h"
+#include "tests/trie/trie_test_util.h"
 #include "trie/trie.h"
 
 namespace vellum::trie {
 namespace {
 
-using Model = std::map<Bytes, Bytes>;
-
-Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using ::vellum::testing::RandomBytes;
 
 size_t CountNodes(MemNodeStore& store) {
   size_t n = 0;
@@ -29,10 +24,7 @@ size_t CountNodes(MemNodeStore& store) {
 void ExpectVersionExact(Trie* trie, uint64_t version, const Model& model) {
   const TrieScheme scheme = ::testing::TestWithParam<TrieScheme>::GetParam();
   Model seen;
-  ASSERT_OK(trie->ForEach(version, [&](ByteView k, ByteView v) {
-    seen[Bytes(k.begin(), k.end())] = Bytes(v.begin(), v.end());
-    return true;
-  }));
+  ASSERT_OK(CollectEntries(*trie, version, &seen));
   ASSERT_EQ(seen, model) << "version " << version;
   auto root = trie->RootAt(version);
   ASSERT_TRUE(root.ok());

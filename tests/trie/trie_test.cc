@@ -17,11 +17,7 @@ using crypto::Hash256;
 
 Bytes B(std::string_view s) { return ToBytes(s); }
 
-Bytes RandomBytes(std::mt19937_64& rng, size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
+using ::vellum::testing::RandomBytes;
 
 class TrieTest : public ::testing::TestWithParam<TrieScheme> {
  protected:
