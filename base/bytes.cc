@@ -45,6 +45,14 @@ Result<Bytes> HexDecode(std::string_view hex) {
   return out;
 }
 
+std::string_view TrimSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n\v\f";
+  const size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  const size_t end = s.find_last_not_of(kSpace);
+  return s.substr(begin, end - begin + 1);
+}
+
 bool ConstantTimeEquals(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
   uint8_t diff = 0;

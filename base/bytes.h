@@ -32,6 +32,9 @@ std::string HexEncode(ByteView data);
 // position, never the input itself: hex strings may be key material).
 Result<Bytes> HexDecode(std::string_view hex);
 
+// `s` without leading and trailing ASCII white space (" \t\r\n\v\f").
+std::string_view TrimSpace(std::string_view s);
+
 // Constant-time equality for secrets and MACs: the time taken depends only on the
 // lengths, not on where the inputs differ.
 bool ConstantTimeEquals(ByteView a, ByteView b);

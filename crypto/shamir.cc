@@ -112,16 +112,6 @@ Status DamagedLine(std::string_view what) {
   return Status::Corruption("share line is damaged: " + std::string(what));
 }
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // All ones when lo <= v <= hi, zero otherwise; branch-free.
 uint32_t InRangeMask(int32_t v, int32_t lo, int32_t hi) {
   const uint32_t outside = static_cast<uint32_t>((v - lo) | (hi - v)) >> 31;
@@ -295,7 +285,7 @@ std::string EncodeShare(const ShamirShare& share) {
 }
 
 Result<ShamirShare> DecodeShare(std::string_view line) {
-  line = Trim(line);
+  line = TrimSpace(line);
   if (!line.starts_with(kShareLinePrefix)) {
     // A share line of another format version is recognisably one.
     constexpr std::string_view kFamily = "vellum-share-";

@@ -81,14 +81,6 @@ std::string VersionString() { return std::string(kProgramName) + " " + VELLUM_VE
 
 // --- helpers for commands that read text input ---------------------------------------
 
-std::string_view TrimSpace(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  const size_t end = s.find_last_not_of(kSpace);
-  return s.substr(begin, end - begin + 1);
-}
-
 std::string LineName(size_t line_number) { return "line " + std::to_string(line_number); }
 
 // --- options -------------------------------------------------------------------------

@@ -139,9 +139,6 @@ std::string VersionString();
 
 // --- helpers for commands that read text input ---------------------------------------
 
-// `s` without leading and trailing white space (" \t\r\n\v\f").
-std::string_view TrimSpace(std::string_view s);
-
 // "line N", naming a line of the input (counted from 1) in messages.
 std::string LineName(size_t line_number);
 

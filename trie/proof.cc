@@ -54,7 +54,22 @@ Bytes Proof::Serialize() const {
   return out;
 }
 
-size_t Proof::ByteSize() const { return Serialize().size(); }
+namespace {
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
+size_t Proof::ByteSize() const {
+  size_t size = 4 + VarintSize(items.size());
+  for (const Bytes& item : items) size += VarintSize(item.size()) + item.size();
+  return size;
+}
 
 Result<Proof> Proof::Deserialize(ByteView data) {
   if (data.size() < 4 || data[0] != kMagic0 || data[1] != kMagic1) {

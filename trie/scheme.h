@@ -30,8 +30,10 @@ class Scheme {
   virtual TrieScheme id() const = 0;
   virtual crypto::Hash256 EmptyRoot() const = 0;
 
-  // The reference a parent holds to `node` (all of whose children have refs), and the
-  // encoding to store for it. The root is always referenced by hash.
+  // The reference a parent holds to `node` (all of whose children have refs), and, if
+  // `encoding` is not null, the encoding to store for it. The root is always
+  // referenced by hash. Verifying a loaded node needs only the reference, so it passes
+  // null and a scheme whose hash does not come from the encoding skips building it.
   virtual NodeRef ComputeRef(const Node& node, bool is_root, std::string* encoding) const = 0;
 
   // Decodes a stored encoding and checks that it is the node `expected` refers to.

@@ -104,6 +104,9 @@ class EthereumSchemeImpl final : public Scheme {
   }
 
   NodeRef ComputeRef(const Node& node, bool is_root, std::string* encoding) const override {
+    // Ethereum hashes the encoding itself, so it is always built.
+    std::string local;
+    if (encoding == nullptr) encoding = &local;
     encoding->clear();
     std::string payload;
     switch (node.kind) {

@@ -220,46 +220,59 @@ class NativeSchemeImpl final : public Scheme {
   Hash256 EmptyRoot() const override { return kZero; }
 
   NodeRef ComputeRef(const Node& node, bool /*is_root*/, std::string* encoding) const override {
-    encoding->clear();
+    // The native hash is structural: the stored encoding is built only when asked for.
+    if (encoding != nullptr) {
+      encoding->clear();
+      AppendEncoding(node, encoding);
+    }
     switch (node.kind) {
-      case Node::Kind::kLeaf: {
-        encoding->push_back(static_cast<char>(kLeafTag));
-        AppendPath(node.path.data(), node.path.size(), encoding);
-        PutVarint64(encoding, node.value.size());
-        encoding->append(AsChars(node.value));
+      case Node::Kind::kLeaf:
         return NodeRef::Hash(LeafHash(node.path.data(), node.path.size(), ValueHash(node.value)));
-      }
-      case Node::Kind::kExtension: {
-        const NodeRef& child = node.children[0].ref;
-        VELLUM_CHECK(child.is_hash());
-        encoding->push_back(static_cast<char>(kExtensionTag));
-        AppendPath(node.path.data(), node.path.size(), encoding);
-        encoding->append(AsChars(child.view()));
-        return NodeRef::Hash(ExtensionHash(node.path.data(), node.path.size(), child.hash()));
-      }
+      case Node::Kind::kExtension:
+        VELLUM_CHECK(node.children[0].ref.is_hash());
+        return NodeRef::Hash(
+            ExtensionHash(node.path.data(), node.path.size(), node.children[0].ref.hash()));
+      case Node::Kind::kBranch:
+        return NodeRef::Hash(BranchHash(ValueCommitment(node), SlotTree::Of(node)->root));
+    }
+    VELLUM_UNREACHABLE();
+  }
+
+  static void AppendEncoding(const Node& node, std::string* out) {
+    switch (node.kind) {
+      case Node::Kind::kLeaf:
+        out->push_back(static_cast<char>(kLeafTag));
+        AppendPath(node.path.data(), node.path.size(), out);
+        PutVarint64(out, node.value.size());
+        out->append(AsChars(node.value));
+        return;
+      case Node::Kind::kExtension:
+        out->push_back(static_cast<char>(kExtensionTag));
+        AppendPath(node.path.data(), node.path.size(), out);
+        out->append(AsChars(node.children[0].ref.view()));
+        return;
       case Node::Kind::kBranch: {
         uint16_t bitmap = 0;
         for (int i = 0; i < 16; ++i) {
           if (!node.children[i].ref.empty()) bitmap |= static_cast<uint16_t>(1u << i);
         }
-        encoding->push_back(static_cast<char>(kBranchTag));
-        encoding->push_back(static_cast<char>(bitmap >> 8));
-        encoding->push_back(static_cast<char>(bitmap & 0xff));
-        encoding->push_back(node.value.empty() ? 0 : 1);
+        out->push_back(static_cast<char>(kBranchTag));
+        out->push_back(static_cast<char>(bitmap >> 8));
+        out->push_back(static_cast<char>(bitmap & 0xff));
+        out->push_back(node.value.empty() ? 0 : 1);
         if (!node.value.empty()) {
-          PutVarint64(encoding, node.value.size());
-          encoding->append(AsChars(node.value));
+          PutVarint64(out, node.value.size());
+          out->append(AsChars(node.value));
         }
         for (int i = 0; i < 16; ++i) {
           if (!node.children[i].ref.empty()) {
             VELLUM_CHECK(node.children[i].ref.is_hash());
-            encoding->append(AsChars(node.children[i].ref.view()));
+            out->append(AsChars(node.children[i].ref.view()));
           }
         }
-        return NodeRef::Hash(BranchHash(ValueCommitment(node), SlotTree::Of(node)->root));
+        return;
       }
     }
-    VELLUM_UNREACHABLE();
   }
 
   Result<std::shared_ptr<Node>> DecodeVerified(ByteView encoding,
@@ -299,8 +312,7 @@ class NativeSchemeImpl final : public Scheme {
       return Malformed("unknown node tag");
     }
     if (!r.done()) return Malformed("trailing bytes");
-    std::string reencoded;
-    const NodeRef actual = ComputeRef(*node, false, &reencoded);
+    const NodeRef actual = ComputeRef(*node, false, nullptr);
     if (!(actual == expected)) {
       return Status::Corruption("node hash mismatch: stored node does not match its parent's hash");
     }

@@ -35,6 +35,13 @@ TEST(BytesTest, HexDecodeRejectsBadInputWithoutEchoingIt) {
   EXPECT_EQ(bad.status().message().find("zz"), std::string::npos);
 }
 
+TEST(BytesTest, TrimSpace) {
+  EXPECT_EQ(TrimSpace("  a b\t\r\n"), "a b");
+  EXPECT_EQ(TrimSpace("\v\f"), "");
+  EXPECT_EQ(TrimSpace(""), "");
+  EXPECT_EQ(TrimSpace("x"), "x");
+}
+
 TEST(BytesTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals(AsBytes("abc"), AsBytes("abc")));
   EXPECT_FALSE(ConstantTimeEquals(AsBytes("abc"), AsBytes("abd")));

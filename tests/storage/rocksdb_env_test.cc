@@ -495,7 +495,7 @@ TEST(RocksEnv, FileSystemTranslatesEachCall) {
   EXPECT_NE(log.find(long_line + "!\n"), std::string::npos);
 }
 
-TEST(RocksEnv, StatusesMapByWhatToDoNext) {
+TEST(RocksEnv, StatusesMapByTheCallersNextStep) {
   EXPECT_TRUE(FromRocksStatus(rocksdb::Status::OK(), "x").ok());
   EXPECT_TRUE(FromRocksStatus(rocksdb::Status::NotFound("m"), "x").IsNotFound());
   EXPECT_TRUE(FromRocksStatus(rocksdb::Status::PathNotFound("m"), "x").IsNotFound());

@@ -62,6 +62,7 @@ TEST_P(ProofTest, PresentAndAbsentKeysRoundTrip) {
       auto proof = f->trie->Prove(v, k);
       ASSERT_TRUE(proof.ok());
       // Through the serialized form, as a client would receive it.
+      EXPECT_EQ(proof->ByteSize(), proof->Serialize().size());
       auto decoded = Proof::Deserialize(proof->Serialize());
       ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
       auto result = VerifyProof(scheme, f->root, k, *decoded);
