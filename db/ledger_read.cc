@@ -1,0 +1,336 @@
+// Copyright (c) Vellum authors.
+//
+// Reads: every one resolves the table in the top trie of the version read, walks the
+// table's trie (each node re-hashed against its parent), then fetches the value by its
+// keyed hash, decrypts it (AES-SIV, bound to table and hash) and re-hashes it.
+
+#include <rocksdb/iterator.h>
+
+#include <algorithm>
+
+#include "db/ledger_impl.h"
+
+namespace vellum::db {
+namespace {
+
+crypto::Hash256 ToHash(ByteView bytes) {
+  crypto::Hash256 hash{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), hash.size()), hash.begin());
+  return hash;
+}
+
+std::string Short(const crypto::Hash256& hash) { return HexEncode(hash).substr(0, 16); }
+
+}  // namespace
+
+Result<LedgerImpl::VersionView> LedgerImpl::ViewAt(const State& state,
+                                                   std::optional<uint64_t> version) {
+  if (!version || *version == state.version) return VersionView{state.version, state.top_root};
+  if (*version > state.version) {
+    return Status::NotFound("version " + std::to_string(*version) + " does not exist (latest is " +
+                            std::to_string(state.version) + ")");
+  }
+  if (*version < state.oldest_version) {
+    return Status::NotFound("version " + std::to_string(*version) +
+                            " is older than the retention window (oldest readable is " +
+                            std::to_string(state.oldest_version) + ")");
+  }
+  if (*version == 0) {
+    return VersionView{0, trie::TrieRoot{trie::EmptyRoot(trie::TrieScheme::kNative), 0}};
+  }
+  VELLUM_ASSIGN_OR_RETURN(trie::TrieRoot root, top_->RootAt(*version));
+  return VersionView{*version, root};
+}
+
+Result<LedgerImpl::ResolvedTable> LedgerImpl::ResolveTable(const State& state,
+                                                           const VersionView& view,
+                                                           std::string_view name) {
+  if (view.version == state.version) {
+    auto it = state.tables.find(name);
+    if (it == state.tables.end()) {
+      return Status::NotFound("table '" + std::string(name) + "' does not exist at version " +
+                              std::to_string(view.version));
+    }
+    return ResolvedTable{it->second.id, it->second.root, it->second.name_hash};
+  }
+  crypto::Hash256 name_hash = keys_->table_name_hash().Hash(AsBytes(name));
+  VELLUM_ASSIGN_OR_RETURN(auto entry, top_->GetAtRoot(view.top_root, name_hash));
+  if (!entry) {
+    return Status::NotFound("table '" + std::string(name) + "' does not exist at version " +
+                            std::to_string(view.version));
+  }
+  VELLUM_ASSIGN_OR_RETURN(format::TableEntry table, format::DecodeTableEntry(*entry));
+  return ResolvedTable{table.table_id, table.root, name_hash};
+}
+
+Result<std::string> LedgerImpl::ReadValue(uint64_t table_id, const TableKeys& keys,
+                                          const crypto::Hash256& value_hash) {
+  std::string sealed;
+  rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(kValues),
+                                  format::ValueRecordKey(table_id, value_hash), &sealed);
+  if (s.IsNotFound()) {
+    return Status::Corruption("values table: the record of value hash " + Short(value_hash) +
+                              " (table id " + std::to_string(table_id) + ") is missing");
+  }
+  if (!s.ok()) return RocksStatus(s, "reading a value");
+  Bytes ad = format::ValueAd(table_id, value_hash);
+  ByteView ads[] = {ad};
+  auto value = keys.value_siv.Open(AsBytes(sealed), ads);
+  if (!value.ok()) {
+    return Status::Corruption("values table: the record of value hash " + Short(value_hash) +
+                              " (table id " + std::to_string(table_id) +
+                              ") fails authentication (altered or moved)");
+  }
+  if (keys.value_hash.Hash(*value) != value_hash) {
+    return Status::Corruption("values table: the value under hash " + Short(value_hash) +
+                              " does not hash to it");
+  }
+  return std::string(AsChars(*value));
+}
+
+Result<std::string> LedgerImpl::ReadKey(uint64_t table_id, const TableKeys& keys,
+                                        const crypto::Hash256& key_hash) {
+  std::string sealed;
+  rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(kKeys),
+                                  format::KeyRecordKey(table_id, key_hash), &sealed);
+  if (s.IsNotFound()) {
+    return Status::Corruption("keys table: the record of key hash " + Short(key_hash) +
+                              " (table id " + std::to_string(table_id) + ") is missing");
+  }
+  if (!s.ok()) return RocksStatus(s, "reading a key");
+  Bytes ad = format::KeyAd(table_id, key_hash);
+  ByteView ads[] = {ad};
+  auto key = keys.key_siv.Open(AsBytes(sealed), ads);
+  if (!key.ok()) {
+    return Status::Corruption("keys table: the record of key hash " + Short(key_hash) +
+                              " (table id " + std::to_string(table_id) +
+                              ") fails authentication (altered or moved)");
+  }
+  if (keys.key_hash.Hash(*key) != key_hash) {
+    return Status::Corruption("keys table: the key under hash " + Short(key_hash) +
+                              " does not hash to it");
+  }
+  return std::string(AsChars(*key));
+}
+
+Result<std::optional<std::string>> LedgerImpl::GetVerified(const ResolvedTable& table,
+                                                           std::string_view key) {
+  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(table.id));
+  crypto::Hash256 key_hash = keys->key_hash.Hash(AsBytes(key));
+  VELLUM_ASSIGN_OR_RETURN(trie::Trie * trie, TableTrie(table.id));
+  VELLUM_ASSIGN_OR_RETURN(auto value_hash, trie->GetAtRoot(table.root, key_hash));
+  if (!value_hash) return std::optional<std::string>();
+  if (value_hash->size() != 32) {
+    return Status::Corruption("table trie: the entry of key hash " + Short(key_hash) +
+                              " is not a value hash");
+  }
+  VELLUM_ASSIGN_OR_RETURN(std::string value, ReadValue(table.id, *keys, ToHash(*value_hash)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<std::string>> LedgerImpl::GetUnverified(const ResolvedTable& table,
+                                                             uint64_t version,
+                                                             std::string_view key) {
+  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(table.id));
+  crypto::Hash256 key_hash = keys->key_hash.Hash(AsBytes(key));
+  std::string prefix = format::HistoryPrefix(table.id, key_hash);
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  it->SeekForPrev(format::HistoryKey(table.id, key_hash, version));
+  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) {
+    if (!it->status().ok()) return RocksStatus(it->status(), "reading key history");
+    return std::optional<std::string>();
+  }
+  rocksdb::Slice hv = it->value();
+  if (hv.empty()) return std::optional<std::string>();
+  if (hv.size() != 32) return Status::Corruption("key history: a record is malformed");
+  VELLUM_ASSIGN_OR_RETURN(std::string value,
+                          ReadValue(table.id, *keys, ToHash(AsBytes(hv.ToStringView()))));
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<std::string>> LedgerImpl::Get(const ReadOptions& options,
+                                                   std::string_view table, std::string_view key) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("reading"));
+  std::shared_ptr<const State> state = CurrentState();
+  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
+  if (!options.verify) return GetUnverified(resolved, view.version, key);
+  return GetVerified(resolved, key);
+}
+
+Result<std::optional<std::string>> LedgerImpl::GetAt(const State& state, std::string_view table,
+                                                     std::string_view key) {
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved,
+                          ResolveTable(state, VersionView{state.version, state.top_root}, table));
+  return GetVerified(resolved, key);
+}
+
+Result<LedgerProof> LedgerImpl::GetWithProof(const ReadOptions& options, std::string_view table,
+                                             std::string_view key) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("proving"));
+  std::shared_ptr<const State> state = CurrentState();
+  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
+  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(resolved.id));
+  VELLUM_ASSIGN_OR_RETURN(trie::Trie * table_trie, TableTrie(resolved.id));
+
+  LedgerProof proof;
+  proof.ledger_id = HexEncode(ledger_id_);
+  proof.version = view.version;
+  proof.state_root = view.top_root.hash;
+  proof.table = std::string(table);
+  proof.key = std::string(key);
+  proof.table_hash = resolved.name_hash;
+  proof.key_hash = keys->key_hash.Hash(AsBytes(key));
+  proof.table_entry = std::string(AsChars(format::EncodeTableEntry({resolved.id, resolved.root})));
+  VELLUM_ASSIGN_OR_RETURN(trie::Proof top_proof,
+                          top_->ProveAtRoot(view.top_root, resolved.name_hash));
+  VELLUM_ASSIGN_OR_RETURN(trie::Proof table_proof,
+                          table_trie->ProveAtRoot(resolved.root, proof.key_hash));
+  for (const auto& item : top_proof.items) proof.top_proof.emplace_back(AsChars(item));
+  for (const auto& item : table_proof.items) proof.table_proof.emplace_back(AsChars(item));
+  // The value, read and verified the same way as Get.
+  VELLUM_ASSIGN_OR_RETURN(auto value_hash, table_trie->GetAtRoot(resolved.root, proof.key_hash));
+  if (value_hash) {
+    if (value_hash->size() != 32) {
+      return Status::Corruption("table trie: an entry is not a value hash");
+    }
+    proof.value_hash = ToHash(*value_hash);
+    VELLUM_ASSIGN_OR_RETURN(proof.value, ReadValue(resolved.id, *keys, *proof.value_hash));
+  }
+  return proof;
+}
+
+Result<std::vector<HistoryEntry>> LedgerImpl::History(std::string_view table, std::string_view key,
+                                                      size_t limit) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("reading history"));
+  std::shared_ptr<const State> state = CurrentState();
+  VELLUM_ASSIGN_OR_RETURN(VersionView latest, ViewAt(*state, std::nullopt));
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, latest, table));
+  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(resolved.id));
+  VELLUM_ASSIGN_OR_RETURN(trie::Trie * table_trie, TableTrie(resolved.id));
+  crypto::Hash256 key_hash = keys->key_hash.Hash(AsBytes(key));
+
+  struct Change {
+    uint64_t version;
+    std::optional<crypto::Hash256> value_hash;
+  };
+  std::vector<Change> changes;
+  std::string prefix = format::HistoryPrefix(resolved.id, key_hash);
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    rocksdb::Slice k = it->key();
+    rocksdb::Slice v = it->value();
+    if (k.size() != prefix.size() + 8 || (!v.empty() && v.size() != 32)) {
+      return Status::Corruption("key history: a record of table '" + std::string(table) +
+                                "' is malformed");
+    }
+    uint64_t version = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(k.data()) + prefix.size());
+    if (version > state->version) continue;  // written by a commit not yet visible
+    Change change{version, std::nullopt};
+    if (!v.empty()) change.value_hash = ToHash(AsBytes(v.ToStringView()));
+    changes.push_back(change);
+  }
+  if (!it->status().ok()) return RocksStatus(it->status(), "reading key history");
+  if (limit > 0 && changes.size() > limit) {
+    changes.erase(changes.begin(), changes.end() - static_cast<ptrdiff_t>(limit));
+  }
+
+  std::vector<HistoryEntry> history;
+  for (const Change& change : changes) {
+    HistoryEntry entry;
+    entry.version = change.version;
+    if (change.value_hash) {
+      VELLUM_ASSIGN_OR_RETURN(entry.value, ReadValue(resolved.id, *keys, *change.value_hash));
+    }
+    if (change.version >= state->oldest_version) {
+      // The change must be what the state at that version says.
+      VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, change.version));
+      VELLUM_ASSIGN_OR_RETURN(ResolvedTable at, ResolveTable(*state, view, table));
+      std::optional<Bytes> in_state;
+      if (at.id == resolved.id) {
+        VELLUM_ASSIGN_OR_RETURN(in_state, table_trie->GetAtRoot(at.root, key_hash));
+      }
+      bool matches = change.value_hash ? in_state && ByteView(*in_state).size() == 32 &&
+                                             ToHash(*in_state) == *change.value_hash
+                                       : !in_state.has_value();
+      if (!matches) {
+        return Status::Corruption(
+            "key history of table '" + std::string(table) + "': the change recorded at version " +
+            std::to_string(change.version) + " disagrees with that version's state");
+      }
+      entry.verified = true;
+    }
+    history.push_back(std::move(entry));
+  }
+  return history;
+}
+
+Status LedgerImpl::Scan(const ReadOptions& options, std::string_view table, const ScanFn& fn) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("scanning"));
+  std::shared_ptr<const State> state = CurrentState();
+  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
+  if (resolved.root.node_version == 0) return Status::OK();  // an empty table
+  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(resolved.id));
+  VELLUM_ASSIGN_OR_RETURN(trie::Trie * table_trie, TableTrie(resolved.id));
+  // The table trie commits only when the table changes: its version at or below the
+  // one read is the table's state then, and must be the root the top trie records.
+  uint64_t trie_version = std::min(view.version, table_trie->LatestVersion());
+  VELLUM_ASSIGN_OR_RETURN(trie::TrieRoot root, table_trie->RootAt(trie_version));
+  if (root.hash != resolved.root.hash) {
+    return Status::Corruption("table '" + std::string(table) + "' at version " +
+                              std::to_string(view.version) +
+                              ": the table trie's version record disagrees with the state root");
+  }
+  Status inner;
+  Status status = table_trie->ForEach(trie_version, [&](ByteView key_hash, ByteView value_hash) {
+    if (key_hash.size() != 32 || value_hash.size() != 32) {
+      inner =
+          Status::Corruption("table trie of '" + std::string(table) + "' has a malformed entry");
+      return false;
+    }
+    auto key = ReadKey(resolved.id, *keys, ToHash(key_hash));
+    if (!key.ok()) {
+      inner = key.status();
+      return false;
+    }
+    auto value = ReadValue(resolved.id, *keys, ToHash(value_hash));
+    if (!value.ok()) {
+      inner = value.status();
+      return false;
+    }
+    return fn(*key, *value);
+  });
+  VELLUM_RETURN_IF_ERROR(status);
+  return inner;
+}
+
+Result<std::vector<std::string>> LedgerImpl::ListTables(const ReadOptions& options) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("listing tables"));
+  std::shared_ptr<const State> state = CurrentState();
+  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
+  std::vector<std::string> names;
+  if (view.version == state->version) {
+    for (const auto& [name, table] : state->tables) names.push_back(name);
+    return names;
+  }
+  if (view.version == 0) return names;
+  Status inner;
+  Status status = top_->ForEach(view.version, [&](ByteView key, ByteView value) {
+    auto entry = format::DecodeTableEntry(value);
+    auto name = entry.ok() ? ReadTableName(ToHash(key)) : Result<std::string>(entry.status());
+    if (!name.ok()) {
+      inner = name.status();
+      return false;
+    }
+    names.push_back(std::move(name).value());
+    return true;
+  });
+  VELLUM_RETURN_IF_ERROR(status);
+  VELLUM_RETURN_IF_ERROR(inner);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace vellum::db
