@@ -14,6 +14,7 @@
 #ifndef VELLUM_CRYPTO_AES_SIV_H_
 #define VELLUM_CRYPTO_AES_SIV_H_
 
+#include <memory>
 #include <span>
 
 #include "base/bytes.h"
@@ -38,8 +39,9 @@ class AesSiv {
   Result<Bytes> Open(ByteView ciphertext, std::span<const ByteView> ad = {}) const;
 
  private:
-  explicit AesSiv(SecureBytes key) : key_(std::move(key)) {}
-  SecureBytes key_;
+  struct ContextPool;  // keyed OpenSSL contexts, reused across calls (aes_siv.cc)
+  explicit AesSiv(std::shared_ptr<ContextPool> pool) : pool_(std::move(pool)) {}
+  std::shared_ptr<ContextPool> pool_;  // holds the key halves and keyed contexts
 };
 
 }  // namespace vellum::crypto

@@ -26,6 +26,9 @@ constexpr const char* kFamilyNames[kFamilyCount] = {
 
 // A group commits at most this many operations (later writers wait for the next one).
 constexpr size_t kMaxGroupOps = 100'000;
+// Writers with at least this many operations hash and encrypt them on the hash
+// threads.
+constexpr size_t kParallelSealMinOps = 256;
 // Prune at most once per this many versions.
 constexpr uint64_t kPruneEvery = 16;
 
@@ -42,6 +45,60 @@ rocksdb::ColumnFamilyOptions DataFamilyOptions(const std::shared_ptr<rocksdb::Ca
 }
 
 }  // namespace
+
+// The keyed hashes and ciphertexts of one put or delete (a delete needs only the key
+// hash).
+struct LedgerImpl::OpCrypto {
+  Status status;
+  crypto::Hash256 key_hash{};
+  crypto::Hash256 value_hash{};
+  Bytes sealed_key;
+  Bytes sealed_value;
+};
+
+LedgerImpl::OpCrypto LedgerImpl::SealOp(const TableKeys& keys, uint64_t table_id,
+                                        const WriteBatch::Op& op) {
+  OpCrypto c;
+  c.key_hash = keys.key_hash.Hash(AsBytes(op.key));
+  if (op.kind != WriteBatch::OpKind::kPut) return c;
+  c.value_hash = keys.value_hash.Hash(AsBytes(op.value));
+  Bytes key_ad = format::KeyAd(table_id, c.key_hash);
+  ByteView key_ads[] = {key_ad};
+  auto sealed_key = keys.key_siv.Seal(AsBytes(op.key), key_ads);
+  Bytes value_ad = format::ValueAd(table_id, c.value_hash);
+  ByteView value_ads[] = {value_ad};
+  auto sealed_value = keys.value_siv.Seal(AsBytes(op.value), value_ads);
+  if (!sealed_key.ok() || !sealed_value.ok()) {
+    c.status = !sealed_key.ok() ? sealed_key.status() : sealed_value.status();
+    return c;
+  }
+  c.sealed_key = std::move(sealed_key).value();
+  c.sealed_value = std::move(sealed_value).value();
+  return c;
+}
+
+std::vector<LedgerImpl::OpCrypto> LedgerImpl::SealOpsInParallel(
+    const std::map<std::string, TableState, std::less<>>& tables,
+    const std::vector<WriteBatch::Op>& ops) {
+  std::vector<OpCrypto> results(ops.size());
+  const size_t chunks = static_cast<size_t>(options_.hash_threads);
+  std::vector<std::function<void()>> tasks;
+  for (size_t chunk = 0; chunk < chunks; ++chunk) {
+    tasks.emplace_back([&, chunk] {
+      for (size_t i = chunk; i < ops.size(); i += chunks) {
+        const TableState& table = tables.find(ops[i].table)->second;
+        auto keys = keys_->ForTable(table.id);
+        if (!keys.ok()) {
+          results[i].status = keys.status();
+          continue;
+        }
+        results[i] = SealOp(**keys, table.id, ops[i]);
+      }
+    });
+  }
+  task_runner_->RunAll(tasks);
+  return results;
+}
 
 struct LedgerImpl::Writer {
   const std::vector<WriteBatch::Op>* ops = nullptr;
@@ -599,7 +656,16 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
       continue;
     }
 
-    // 2. Apply.
+    // 2. Apply. The hashing and encryption of a large writer's puts runs in parallel
+    //    first (its tables cannot change under it: it has no table operations).
+    std::vector<OpCrypto> precomputed;
+    if (w->ops->size() >= kParallelSealMinOps && task_runner_ != nullptr &&
+        std::none_of(w->ops->begin(), w->ops->end(), [](const WriteBatch::Op& op) {
+          return op.kind == WriteBatch::OpKind::kCreateTable ||
+                 op.kind == WriteBatch::OpKind::kDropTable;
+        })) {
+      precomputed = SealOpsInParallel(tables, *w->ops);
+    }
     for (const auto& op : *w->ops) {
       logchain::WriteSetOp log_op;
       log_op.kind = static_cast<logchain::WriteSetOp::Kind>(op.kind);
@@ -651,29 +717,24 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
             p.keys = *keys;
           }
           touched_names.insert(op.table);
-          crypto::Hash256 key_hash = p.keys->key_hash.Hash(AsBytes(op.key));
-          group_keys.insert({table.id, key_hash});
+          const size_t index = static_cast<size_t>(&op - w->ops->data());
+          OpCrypto c =
+              precomputed.empty() ? SealOp(*p.keys, table.id, op) : std::move(precomputed[index]);
+          if (!c.status.ok()) {
+            group_status = c.status;
+            break;
+          }
+          group_keys.insert({table.id, c.key_hash});
           log_op.key = ToBytes(op.key);
           if (op.kind == WriteBatch::OpKind::kDelete) {
-            p.changes[key_hash] = std::nullopt;
+            p.changes[c.key_hash] = std::nullopt;
             break;
           }
-          crypto::Hash256 value_hash = p.keys->value_hash.Hash(AsBytes(op.value));
-          p.changes[key_hash] = value_hash;
-          Bytes key_ad = format::KeyAd(table.id, key_hash);
-          ByteView key_ads[] = {key_ad};
-          auto sealed_key = p.keys->key_siv.Seal(AsBytes(op.key), key_ads);
-          Bytes value_ad = format::ValueAd(table.id, value_hash);
-          ByteView value_ads[] = {value_ad};
-          auto sealed_value = p.keys->value_siv.Seal(AsBytes(op.value), value_ads);
-          if (!sealed_key.ok() || !sealed_value.ok()) {
-            group_status = !sealed_key.ok() ? sealed_key.status() : sealed_value.status();
-            break;
-          }
-          key_records.emplace_back(format::KeyRecordKey(table.id, key_hash),
-                                   std::move(sealed_key).value());
-          value_records.emplace_back(format::ValueRecordKey(table.id, value_hash),
-                                     std::move(sealed_value).value());
+          p.changes[c.key_hash] = c.value_hash;
+          key_records.emplace_back(format::KeyRecordKey(table.id, c.key_hash),
+                                   std::move(c.sealed_key));
+          value_records.emplace_back(format::ValueRecordKey(table.id, c.value_hash),
+                                     std::move(c.sealed_value));
           log_op.value = ToBytes(op.value);
           break;
         }

@@ -132,6 +132,11 @@ class LedgerImpl final : public DB {
   Status CheckConflicts(const State& base, const ReadSet& reads,
                         const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys);
   Result<uint64_t> LastChange(uint64_t table_id, const crypto::Hash256& key_hash);
+  struct OpCrypto;
+  static OpCrypto SealOp(const TableKeys& keys, uint64_t table_id, const WriteBatch::Op& op);
+  std::vector<OpCrypto> SealOpsInParallel(
+      const std::map<std::string, TableState, std::less<>>& tables,
+      const std::vector<WriteBatch::Op>& ops);
   void MaybePrune(uint64_t version);
 
   // Reads.
