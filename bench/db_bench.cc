@@ -68,14 +68,17 @@ LedgerBenchState& State() {
   return *state;
 }
 
-std::string Conditions(const char* sync, const std::string& extra = "") {
+// `keys`: how many keys the ledger holds (0: not a figure of the loaded ledger).
+std::string Conditions(const char* sync, const std::string& extra = "", bool loaded = true) {
   char buf[320];
+  std::string keys = loaded ? std::to_string(State().keys.size()) + " keys, " : "";
+  std::string batch =
+      loaded ? "batch " + std::to_string(FLAGS_batch) + ", " : "one put per commit, ";
   std::snprintf(buf, sizeof(buf),
-                "%zu keys, %llu-byte keys, %llu-byte values, batch %llu, sync %s, node cache "
+                "%s%llu-byte keys, %llu-byte values, %ssync %s, node cache "
                 "%llu MiB, block cache %llu MiB, hash threads %d%s",
-                State().keys.size(), static_cast<unsigned long long>(FLAGS_key_size),
-                static_cast<unsigned long long>(FLAGS_ledger_value_size),
-                static_cast<unsigned long long>(FLAGS_batch), sync,
+                keys.c_str(), static_cast<unsigned long long>(FLAGS_key_size),
+                static_cast<unsigned long long>(FLAGS_ledger_value_size), batch.c_str(), sync,
                 static_cast<unsigned long long>(FLAGS_cache_mb),
                 static_cast<unsigned long long>(FLAGS_cache_mb), FLAGS_hash_threads, extra.c_str());
   return buf;
@@ -119,10 +122,14 @@ std::string RandomString(std::mt19937_64& rng, size_t n) {
   return s;
 }
 
+void EnsureDir() {
+  if (State().dir.empty()) State().dir = ScratchDir(FLAGS_db);
+}
+
 void Setup() {
+  EnsureDir();
   LedgerBenchState& s = State();
-  if (!s.dir.empty()) return;
-  s.dir = ScratchDir(FLAGS_db);
+  if (!s.keys.empty()) return;
   const uint64_t num = FLAGS_num == 0 ? 1000000 : FLAGS_num;
   std::mt19937_64 rng(FLAGS_seed);
   s.keys.resize(num);
@@ -224,7 +231,7 @@ VELLUM_BENCHMARK(fillbatch, "Commit --num random pairs in --batch WriteBatches; 
 }
 
 VELLUM_BENCHMARK(fillsync, "Sync commits of one put from --sync_threads writers; vs raw RocksDB") {
-  Setup();
+  EnsureDir();
   LedgerBenchState& s = State();
   std::vector<size_t> thread_counts = ParseSizes(FLAGS_sync_threads);
   double single = 0;
@@ -258,7 +265,7 @@ VELLUM_BENCHMARK(fillsync, "Sync commits of one put from --sync_threads writers;
                   .c_str()
             : "",
         raw_rate, ledger_rate / raw_rate);
-    run.Report(line, Conditions("on", extra));
+    run.Report(line, Conditions("on", extra, /*loaded=*/false));
   }
   std::filesystem::remove_all(s.dir + "/ledger-sync");
   std::filesystem::remove_all(s.dir + "/raw-sync");

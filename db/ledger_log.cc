@@ -131,7 +131,11 @@ Result<std::vector<LogOp>> LedgerImpl::DecryptLogEntry(uint64_t index,
     pairs.push_back(std::move(pair));
   }
   auto payload = logchain::OpenLogEntry(entry, AsBytes(shares), pairs);
-  if (!payload.ok()) return payload.status().WithContext("log entry " + std::to_string(index));
+  if (!payload.ok()) {
+    const std::string name = "log entry " + std::to_string(index);
+    if (payload.status().message().find(name) != std::string::npos) return payload.status();
+    return payload.status().WithContext(name);
+  }
   VELLUM_ASSIGN_OR_RETURN(auto write_set, logchain::DecodeWriteSet(*payload));
   std::vector<LogOp> ops;
   ops.reserve(write_set.size());

@@ -6,6 +6,9 @@
 #include <istream>
 #include <ostream>
 
+#include "tools/db_commands.h"
+#include "tools/key_commands.h"
+#include "tools/log_commands.h"
 #include "tools/shamir_command.h"
 #include "tools/trie_command.h"
 #include "vellum/check.h"
@@ -70,6 +73,9 @@ void CommandRegistry::AddCommand(std::string path, std::string summary, Factory 
 const CommandRegistry& DefaultRegistry() {
   static const CommandRegistry* const registry = [] {
     auto* r = new CommandRegistry();
+    RegisterDbCommands(*r);
+    RegisterLogCommands(*r);
+    RegisterKeyCommands(*r);
     RegisterShamirCommands(*r);
     RegisterTrieCommands(*r);
     return r;
@@ -87,10 +93,11 @@ std::string LineName(size_t line_number) { return "line " + std::to_string(line_
 
 std::vector<FlagSpec> GlobalFlagSpecs() {
   return {
-      FlagSpec::Value("db", "DIR", "the database directory"),
-      FlagSpec::Value("key-file", "FILE", "the file holding the database key"),
+      FlagSpec::Value("db", "DIR", "the ledger directory (default ./vellum-data)"),
+      FlagSpec::Value("key-file", "FILE",
+                      "the ledger's master key file (default $VELLUM_KEY_FILE)"),
       FlagSpec::Bool("json", "print results as JSON"),
-      FlagSpec::Bool("hex", "print binary values as lowercase hex"),
+      FlagSpec::Bool("hex", "keys and values are hex, in arguments and output"),
       FlagSpec::Bool("help", "show help and exit").WithShort('h'),
       FlagSpec::Bool("version", "print the version and exit"),
   };

@@ -30,9 +30,10 @@ struct Options {
 
   // Where the master secret comes from: `master_key_provider` if set, otherwise the
   // key file at `key_file`. A wrong key is PermissionDenied and changes nothing.
-  // With neither, an existing ledger opens keyless: only what needs no key works
-  // (GetLogEntry, Verify with log_only, Latest, GetStats); everything else is
-  // FailedPrecondition. Creating a ledger needs a key.
+  // With neither, an existing ledger opens keyless: only what needs no master key
+  // works (GetLogEntry, Verify with log_only, Latest, GetStats, ConsistencyProof, and
+  // DecryptLogEntry with enough holder keys of a ledger that has external holders);
+  // everything else is FailedPrecondition. Creating a ledger needs a key.
   std::string key_file;
   std::function<Result<MasterKey>()> master_key_provider;
 
