@@ -65,7 +65,7 @@ Result<LedgerImpl::ResolvedTable> LedgerImpl::ResolveTable(const State& state,
 
 Result<std::string> LedgerImpl::ReadValue(uint64_t table_id, const TableKeys& keys,
                                           const crypto::Hash256& value_hash) {
-  std::string sealed;
+  rocksdb::PinnableSlice sealed;
   rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(kValues),
                                   format::ValueRecordKey(table_id, value_hash), &sealed);
   if (s.IsNotFound()) {
@@ -75,7 +75,7 @@ Result<std::string> LedgerImpl::ReadValue(uint64_t table_id, const TableKeys& ke
   if (!s.ok()) return RocksStatus(s, "reading a value");
   Bytes ad = format::ValueAd(table_id, value_hash);
   ByteView ads[] = {ad};
-  auto value = keys.value_siv.Open(AsBytes(sealed), ads);
+  auto value = keys.value_siv.Open(AsBytes(sealed.ToStringView()), ads);
   if (!value.ok()) {
     return Status::Corruption("values table: the record of value hash " + Short(value_hash) +
                               " (table id " + std::to_string(table_id) +
