@@ -366,22 +366,8 @@ Status LedgerImpl::Load(const MasterKey* master) {
                                 " is not the head the metadata records");
     }
   }
-  class NodeSource final : public logchain::MerkleNodeSource {
-   public:
-    explicit NodeSource(LedgerImpl* db) : db_(db) {}
-    Result<crypto::Hash256> GetNode(int level, uint64_t index) const override {
-      std::string value;
-      rocksdb::Status s = db_->rocks_->Get(rocksdb::ReadOptions(), db_->cf(kLog),
-                                           format::MerkleNodeKey(level, index), &value);
-      if (!s.ok()) return db_->RocksStatus(s, "reading a log Merkle node");
-      if (value.size() != 32) return Status::Corruption("log Merkle node has the wrong size");
-      crypto::Hash256 hash;
-      std::copy(value.begin(), value.end(), hash.begin());
-      return hash;
-    }
-    LedgerImpl* db_;
-  } source(this);
-  VELLUM_ASSIGN_OR_RETURN(state->log, logchain::MerkleAccumulator::Load(head.log_size, source));
+  auto nodes = LogNodes();
+  VELLUM_ASSIGN_OR_RETURN(state->log, logchain::MerkleAccumulator::Load(head.log_size, *nodes));
 
   if (keys_ != nullptr) VELLUM_RETURN_IF_ERROR(LoadCatalog(state.get()));
   // The top trie records how far it was pruned (the head may lag by a commit).

@@ -125,22 +125,8 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
     } else if (digest.log_size > 0) {
       // The digest's tree must be a prefix of ours: recompute its root from the nodes
       // (already checked above) and compare the head entry.
-      class Nodes final : public logchain::MerkleNodeSource {
-       public:
-        Nodes(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
-        Result<crypto::Hash256> GetNode(int level, uint64_t index) const override {
-          std::string value;
-          rocksdb::Status s =
-              db_->Get(rocksdb::ReadOptions(), cf_, format::MerkleNodeKey(level, index), &value);
-          if (!s.ok() || value.size() != 32) return Status::Corruption("log Merkle node missing");
-          crypto::Hash256 hash;
-          std::copy(value.begin(), value.end(), hash.begin());
-          return hash;
-        }
-        rocksdb::DB* db_;
-        rocksdb::ColumnFamilyHandle* cf_;
-      } nodes(rocks_, cf(kLog));
-      auto root = logchain::MerkleRootAt(digest.log_size, nodes);
+      auto nodes = LogNodes();
+      auto root = logchain::MerkleRootAt(digest.log_size, *nodes);
       if (!root.ok() || *root != digest.log_root) {
         find(where, "the ledger's log does not extend the digest's log (forked or rewritten)");
       }

@@ -139,12 +139,8 @@ class LedgerImpl final : public DB {
       const std::vector<WriteBatch::Op>& ops);
   void MaybePrune(uint64_t version);
 
-  // Reads.
-  struct ResolvedTable {
-    uint64_t id = 0;
-    trie::TrieRoot root;
-    crypto::Hash256 name_hash{};
-  };
+  // Reads. A table as a read finds it: its TableState at the version read.
+  using ResolvedTable = TableState;
   struct VersionView {
     uint64_t version = 0;
     trie::TrieRoot top_root;
@@ -164,8 +160,18 @@ class LedgerImpl final : public DB {
   Result<std::optional<std::string>> GetUnverified(const ResolvedTable& table, uint64_t version,
                                                    std::string_view key);
 
+  // Reads a keys or values record and opens it: decrypted with its associated data,
+  // then re-hashed against the hash it is stored under. `what` names the family.
+  Result<std::string> ReadSealed(int family, std::string_view what, const std::string& key,
+                                 ByteView ad, const crypto::AesSiv& siv,
+                                 const crypto::KeyedHasher& hasher, const crypto::Hash256& hash,
+                                 uint64_t table_id);
+
   // Log.
   Result<logchain::StoredEntry> ReadEntry(uint64_t index);
+  // The log's stored Merkle nodes, as a MerkleNodeSource (unverified: proofs are
+  // checked by their verifier, the nodes themselves by Verify()).
+  std::unique_ptr<logchain::MerkleNodeSource> LogNodes() const;
   logchain::KeyHolders Holders() const;
 
   Status RocksStatus(const rocksdb::Status& status, std::string_view what) const;

@@ -39,6 +39,10 @@ class LogNodeSource final : public logchain::MerkleNodeSource {
 
 }  // namespace
 
+std::unique_ptr<logchain::MerkleNodeSource> LedgerImpl::LogNodes() const {
+  return std::make_unique<LogNodeSource>(rocks_, cf(kLog));
+}
+
 CommitInfo LedgerImpl::Latest() {
   std::shared_ptr<const State> state = CurrentState();
   return CommitInfo{state->version, state->top_root.hash, state->log_size, state->log_head};
@@ -212,7 +216,8 @@ Result<DigestConsistencyProof> LedgerImpl::ConsistencyProof(const Digest& old_di
     return Status::InvalidArgument("digest log sizes must satisfy old <= new <= " +
                                    std::to_string(state->log_size));
   }
-  LogNodeSource source(rocks_, cf(kLog));
+  auto nodes = LogNodes();
+  const logchain::MerkleNodeSource& source = *nodes;
   DigestConsistencyProof proof;
   proof.old_size = old_digest.log_size;
   proof.new_size = new_digest.log_size;

@@ -63,54 +63,39 @@ Result<LedgerImpl::ResolvedTable> LedgerImpl::ResolveTable(const State& state,
   return ResolvedTable{table.table_id, table.root, name_hash};
 }
 
+Result<std::string> LedgerImpl::ReadSealed(int family, std::string_view what,
+                                           const std::string& key, ByteView ad,
+                                           const crypto::AesSiv& siv,
+                                           const crypto::KeyedHasher& hasher,
+                                           const crypto::Hash256& hash, uint64_t table_id) {
+  const std::string record = std::string(what) + "s table: the record of " + std::string(what) +
+                             " hash " + Short(hash) + " (table id " + std::to_string(table_id) +
+                             ")";
+  rocksdb::PinnableSlice sealed;
+  rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(family), key, &sealed);
+  if (s.IsNotFound()) return Status::Corruption(record + " is missing");
+  if (!s.ok()) return RocksStatus(s, "reading a " + std::string(what));
+  ByteView ads[] = {ad};
+  auto plain = siv.Open(AsBytes(sealed.ToStringView()), ads);
+  if (!plain.ok()) return Status::Corruption(record + " fails authentication (altered or moved)");
+  if (hasher.Hash(*plain) != hash) {
+    return Status::Corruption(record + " does not hash to it");
+  }
+  return std::string(AsChars(*plain));
+}
+
 Result<std::string> LedgerImpl::ReadValue(uint64_t table_id, const TableKeys& keys,
                                           const crypto::Hash256& value_hash) {
-  rocksdb::PinnableSlice sealed;
-  rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(kValues),
-                                  format::ValueRecordKey(table_id, value_hash), &sealed);
-  if (s.IsNotFound()) {
-    return Status::Corruption("values table: the record of value hash " + Short(value_hash) +
-                              " (table id " + std::to_string(table_id) + ") is missing");
-  }
-  if (!s.ok()) return RocksStatus(s, "reading a value");
-  Bytes ad = format::ValueAd(table_id, value_hash);
-  ByteView ads[] = {ad};
-  auto value = keys.value_siv.Open(AsBytes(sealed.ToStringView()), ads);
-  if (!value.ok()) {
-    return Status::Corruption("values table: the record of value hash " + Short(value_hash) +
-                              " (table id " + std::to_string(table_id) +
-                              ") fails authentication (altered or moved)");
-  }
-  if (keys.value_hash.Hash(*value) != value_hash) {
-    return Status::Corruption("values table: the value under hash " + Short(value_hash) +
-                              " does not hash to it");
-  }
-  return std::string(AsChars(*value));
+  return ReadSealed(kValues, "value", format::ValueRecordKey(table_id, value_hash),
+                    format::ValueAd(table_id, value_hash), keys.value_siv, keys.value_hash,
+                    value_hash, table_id);
 }
 
 Result<std::string> LedgerImpl::ReadKey(uint64_t table_id, const TableKeys& keys,
                                         const crypto::Hash256& key_hash) {
-  std::string sealed;
-  rocksdb::Status s = rocks_->Get(rocksdb::ReadOptions(), cf(kKeys),
-                                  format::KeyRecordKey(table_id, key_hash), &sealed);
-  if (s.IsNotFound()) {
-    return Status::Corruption("keys table: the record of key hash " + Short(key_hash) +
-                              " (table id " + std::to_string(table_id) + ") is missing");
-  }
-  if (!s.ok()) return RocksStatus(s, "reading a key");
-  Bytes ad = format::KeyAd(table_id, key_hash);
-  ByteView ads[] = {ad};
-  auto key = keys.key_siv.Open(AsBytes(sealed), ads);
-  if (!key.ok()) {
-    return Status::Corruption("keys table: the record of key hash " + Short(key_hash) +
-                              " (table id " + std::to_string(table_id) +
-                              ") fails authentication (altered or moved)");
-  }
-  if (keys.key_hash.Hash(*key) != key_hash) {
-    return Status::Corruption("keys table: the key under hash " + Short(key_hash) +
-                              " does not hash to it");
-  }
-  return std::string(AsChars(*key));
+  return ReadSealed(kKeys, "key", format::KeyRecordKey(table_id, key_hash),
+                    format::KeyAd(table_id, key_hash), keys.key_siv, keys.key_hash, key_hash,
+                    table_id);
 }
 
 Result<std::optional<std::string>> LedgerImpl::GetVerified(const ResolvedTable& table,
