@@ -48,6 +48,15 @@ uint64_t DecodeFixed64BE(const uint8_t* p);
 // LEB128 varints (7 bits a byte, low group first), as protobuf and LevelDB use.
 void PutVarint64(std::string* out, uint64_t v);
 void PutVarint64(Bytes* out, uint64_t v);
+// The number of bytes PutVarint64 writes for `v` (1..10).
+constexpr size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 // Reads a varint from the front of `*in` and advances it. False for a truncated,
 // over-long (> 10 bytes, or overflowing) or non-minimal varint; `*in` is then
 // unspecified.

@@ -15,15 +15,6 @@ constexpr uint8_t kWriteSetFormat = 1;
 // The smallest op: kind, table length, a 1-byte table name.
 constexpr size_t kMinOpSize = 3;
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 uint8_t* WriteVarint(uint8_t* p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = static_cast<uint8_t>(v | 0x80);
@@ -46,8 +37,8 @@ bool KnownKind(uint8_t kind) { return kind >= 1 && kind <= 4; }
 
 size_t OpSize(const WriteSetOp& op) {
   size_t size = 2 + op.table.size();
-  if (HasKey(op.kind)) size += VarintSize(op.key.size()) + op.key.size();
-  if (HasValue(op.kind)) size += VarintSize(op.value.size()) + op.value.size();
+  if (HasKey(op.kind)) size += VarintLength(op.key.size()) + op.key.size();
+  if (HasValue(op.kind)) size += VarintLength(op.value.size()) + op.value.size();
   return size;
 }
 
@@ -104,7 +95,7 @@ Status ValidateWriteSetOp(const WriteSetOp& op) {
 }
 
 size_t EncodedWriteSetSize(std::span<const WriteSetOp> ops) {
-  size_t size = 1 + VarintSize(ops.size());
+  size_t size = 1 + VarintLength(ops.size());
   for (const WriteSetOp& op : ops) {
     VELLUM_CHECK_MSG(ValidateWriteSetOp(op).ok(), "EncodeWriteSet of an invalid op");
     size += OpSize(op);
