@@ -126,6 +126,17 @@ std::string MerkleNodeKey(int level, uint64_t index) {
   return key;
 }
 
+Bytes HistoryMacInput(uint64_t table_id, const crypto::Hash256& key_hash, uint64_t version,
+                      const std::optional<crypto::Hash256>& value_hash) {
+  Bytes input = ToBytes("vellum-history-v1");
+  PutFixed64BE(&input, table_id);
+  input.insert(input.end(), key_hash.begin(), key_hash.end());
+  PutFixed64BE(&input, version);
+  input.push_back(value_hash ? 1 : 0);
+  if (value_hash) input.insert(input.end(), value_hash->begin(), value_hash->end());
+  return input;
+}
+
 Bytes TableNameAd(const crypto::Hash256& name_hash) {
   Bytes ad = ToBytes("table-name");
   ad.insert(ad.end(), name_hash.begin(), name_hash.end());
@@ -203,6 +214,7 @@ std::string EncodeHeadBody(const HeadRecord& head) {
   AppendBE64(&body, head.top_root_node_version);
   AppendBE64(&body, head.log_size);
   Append(&body, head.log_head_hash);
+  Append(&body, head.log_root);
   AppendBE64(&body, head.oldest_version);
   return body;
 }
@@ -217,7 +229,8 @@ Result<HeadRecord> DecodeHeadBody(ByteView body) {
   HeadRecord head;
   if (!reader.U64(&head.version) || !reader.Hash(&head.state_root) ||
       !reader.U64(&head.top_root_node_version) || !reader.U64(&head.log_size) ||
-      !reader.Hash(&head.log_head_hash) || !reader.U64(&head.oldest_version) || !reader.Done()) {
+      !reader.Hash(&head.log_head_hash) || !reader.Hash(&head.log_root) ||
+      !reader.U64(&head.oldest_version) || !reader.Done()) {
     return reader.Truncated();
   }
   return head;

@@ -16,7 +16,7 @@
 //               "T" BE64(id) ...   table id's trie: Hk(key) -> Hv(value)
 //   keys        BE64(id) Hk        AES-SIV(key), AD "key" || BE64(id) || Hk
 //   values      BE64(id) Hv        AES-SIV(value), AD "value" || BE64(id) || Hv
-//   history     BE64(id) Hk BE64(version)   Hv, or empty for a deletion
+//   history     BE64(id) Hk BE64(version)   [Hv] || tag (Hv absent for a deletion)
 //
 // A table's id is (version that created it) << 16 | (its rank among the tables that
 // version created), so a table dropped and created again gets fresh storage and
@@ -28,6 +28,7 @@
 #define VELLUM_DB_FORMAT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,12 @@ std::string LogEntryKey(uint64_t index);
 std::string ShareSetKey(uint64_t index);
 std::string MerkleNodeKey(int level, uint64_t index);
 
+// A history record's value: Hv (absent for a deletion) || tag, where tag is the
+// table's history-mac keyed hash of HistoryMacInput. A record moved to another key or
+// version, or altered, fails its tag.
+Bytes HistoryMacInput(uint64_t table_id, const crypto::Hash256& key_hash, uint64_t version,
+                      const std::optional<crypto::Hash256>& value_hash);
+
 // The associated data of the SIV ciphertexts above.
 Bytes TableNameAd(const crypto::Hash256& name_hash);
 Bytes KeyAd(uint64_t table_id, const crypto::Hash256& key_hash);
@@ -98,6 +105,7 @@ struct HeadRecord {
   uint64_t top_root_node_version = 0;
   uint64_t log_size = 0;
   crypto::Hash256 log_head_hash{};
+  crypto::Hash256 log_root{};  // RFC 6962 root of the log's entry hashes
   uint64_t oldest_version = 0;
 };
 std::string EncodeHeadBody(const HeadRecord& head);

@@ -32,6 +32,14 @@ constexpr size_t kParallelSealMinOps = 256;
 // Prune at most once per this many versions.
 constexpr uint64_t kPruneEvery = 16;
 
+// The files RocksDB writes while creating a database, before CURRENT exists: a
+// directory holding only these is an interrupted creation and may be created over.
+bool IsRocksCreationLeftover(const std::string& name) {
+  return name == "." || name == ".." || name == "LOCK" || name == "IDENTITY" ||
+         name.starts_with("LOG") || name.starts_with("MANIFEST-") || name.starts_with("OPTIONS-") ||
+         name.ends_with(".log") || name.ends_with(".dbtmp");
+}
+
 rocksdb::ColumnFamilyOptions DataFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   // Ciphertexts and hashes do not compress; compressing them only costs CPU.
@@ -177,7 +185,22 @@ Status LedgerImpl::Open(const Options& options, const std::string& path, std::un
   if (exists && options.error_if_exists) {
     return Status::AlreadyExists("a ledger already exists in " + path);
   }
-  if (!exists) {
+  bool initialize = !exists;
+  if (exists) {
+    // Everything is checked on a read-only open first: RocksDB's read-write open may
+    // rewrite files (flush the WAL, write a new MANIFEST, delete files a damaged
+    // MANIFEST no longer lists), and nothing may change unless the directory holds a
+    // sound ledger that this key opens.
+    VELLUM_ASSIGN_OR_RETURN(bool is_ledger, impl->Precheck(master ? &*master : nullptr));
+    if (!is_ledger) {
+      if (!options.create_if_missing || !master) {
+        return Status::InvalidArgument(path +
+                                       " holds an empty database, not a ledger (a creation "
+                                       "that never finished?); create it again to finish");
+      }
+      initialize = true;
+    }
+  } else {
     if (!options.create_if_missing) {
       return Status::NotFound("no ledger in " + path +
                               " (create one with `vellum-db init` or Options::create_if_missing)");
@@ -185,13 +208,15 @@ Status LedgerImpl::Open(const Options& options, const std::string& path, std::un
     std::vector<std::string> children;
     if (env->GetChildren(path, &children).ok()) {
       for (const auto& child : children) {
-        if (child != "." && child != "..") {
+        if (!IsRocksCreationLeftover(child)) {
           return Status::InvalidArgument(path +
                                          " is not empty and holds no ledger; refusing to create "
                                          "one there");
         }
       }
     }
+  }
+  if (initialize) {
     if (!master) return Status::InvalidArgument("creating a ledger needs a master key");
     if (!options.log_key_holders.empty()) {
       logchain::KeyHolders holders{options.log_key_holders, options.log_threshold};
@@ -201,61 +226,103 @@ Status LedgerImpl::Open(const Options& options, const std::string& path, std::un
     }
     VELLUM_RETURN_IF_ERROR(env->CreateDirIfMissing(path));
   }
-  VELLUM_RETURN_IF_ERROR(impl->OpenRocks(/*creating=*/!exists));
-  std::string format_record;
-  rocksdb::Status s = impl->rocks_->Get(rocksdb::ReadOptions(), impl->cf(kMeta), format::kFormatKey,
-                                        &format_record);
-  if (s.IsNotFound()) {
-    // A fresh database, or a creation that crashed before its first (atomic) write.
-    if (!options.create_if_missing || !master) {
-      return Status::InvalidArgument(path +
-                                     " holds no ledger metadata (not a ledger, or a "
-                                     "creation that never finished)");
-    }
-    VELLUM_RETURN_IF_ERROR(impl->Initialize(&*master));
-  } else if (!s.ok()) {
-    return impl->RocksStatus(s, "reading the format record");
-  }
+  VELLUM_RETURN_IF_ERROR(impl->OpenRocks(/*creating=*/initialize, /*read_only=*/false));
+  if (initialize) VELLUM_RETURN_IF_ERROR(impl->Initialize(&*master));
   VELLUM_RETURN_IF_ERROR(impl->Load(master ? &*master : nullptr));
   *db = std::move(impl);
   return Status::OK();
 }
 
-Status LedgerImpl::OpenRocks(bool creating) {
+rocksdb::DBOptions LedgerImpl::RocksOptions() {
   rocksdb::DBOptions db_options;
-  rocks_env_ = storage::NewRocksEnvOnVellumEnv(env_);
+  if (!rocks_env_) rocks_env_ = storage::NewRocksEnvOnVellumEnv(env_);
   db_options.env = rocks_env_.get();
-  db_options.create_if_missing = creating;
-  db_options.create_missing_column_families = creating;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   // Whole-database atomicity across column families needs the WAL on every write
   // (we never disable it) and atomic flushes.
   db_options.atomic_flush = true;
+  // A torn last record (a crash mid-write) is dropped; a damaged record anywhere else
+  // is Corruption rather than the silent rollback of point-in-time recovery.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  return db_options;
+}
 
-  if (!creating) {
-    std::vector<std::string> families;
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path_, &families);
-    if (!s.ok()) return RocksStatus(s, "listing column families");
-    std::set<std::string> expected(std::begin(kFamilyNames), std::end(kFamilyNames));
-    for (const auto& family : families) {
-      if (!expected.contains(family)) {
-        return Status::InvalidArgument(path_ +
-                                       " is a RocksDB database but not a ledger "
-                                       "(unknown column family)");
-      }
-    }
-    if (families.size() != expected.size()) {
-      // A ledger always has every family; a database with fewer is not one (or an
-      // interrupted creation, which create_missing_column_families completes).
-      if (!options_.create_if_missing) {
-        return Status::InvalidArgument(path_ +
-                                       " is a RocksDB database but not a ledger "
-                                       "(missing column families)");
-      }
-      db_options.create_missing_column_families = true;
+Result<bool> LedgerImpl::Precheck(const MasterKey* master) {
+  rocksdb::DBOptions db_options = RocksOptions();
+  std::vector<std::string> families;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path_, &families);
+  if (!s.ok()) {
+    return Status::Corruption("ledger " + path_ + ": the database cannot be read (" + s.ToString() +
+                              ")");
+  }
+  std::set<std::string> expected(std::begin(kFamilyNames), std::end(kFamilyNames));
+  for (const auto& family : families) {
+    if (!expected.contains(family)) {
+      return Status::InvalidArgument(path_ +
+                                     " is a RocksDB database but not a ledger (unknown column "
+                                     "family)");
     }
   }
+  // Open read-only with the families there are, and see whether any holds data.
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& family : families) {
+    descriptors.emplace_back(family, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DB* ro = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  s = rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles, &ro);
+  if (!s.ok()) {
+    return Status::Corruption("ledger " + path_ + ": the database cannot be opened (" +
+                              s.ToString() + ")");
+  }
+  bool has_format = false, empty = true;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(ro->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    it->SeekToFirst();
+    if (it->Valid()) empty = false;
+    if (families[i] == format::kMetaFamily) {
+      std::string record;
+      has_format = ro->Get(rocksdb::ReadOptions(), handles[i], format::kFormatKey, &record).ok();
+    }
+  }
+  for (auto* handle : handles) ro->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  delete ro;
+  if (empty) {
+    // What an interrupted creation leaves — unless table files exist, which only a
+    // database that held data has: then the MANIFEST that listed them is damaged.
+    std::vector<std::string> children;
+    VELLUM_RETURN_IF_ERROR(env_->GetChildren(path_, &children));
+    for (const auto& child : children) {
+      if (child.ends_with(".sst")) {
+        return Status::Corruption("ledger " + path_ +
+                                  ": the database lists no data but its directory holds table "
+                                  "files (a damaged MANIFEST?)");
+      }
+    }
+    return false;
+  }
+  if (!has_format) {
+    if (families.size() != expected.size()) {
+      return Status::InvalidArgument(path_ + " is a RocksDB database but not a ledger");
+    }
+    return Status::Corruption("ledger " + path_ + ": its format record is missing (damaged)");
+  }
+  if (families.size() != expected.size()) {
+    return Status::Corruption("ledger " + path_ + ": column families are missing (damaged)");
+  }
+  // The whole of Load, read-only; then let go of it all.
+  VELLUM_RETURN_IF_ERROR(OpenRocks(/*creating=*/false, /*read_only=*/true));
+  Status loaded = Load(master);
+  VELLUM_RETURN_IF_ERROR(CloseRocks());
+  VELLUM_RETURN_IF_ERROR(loaded);
+  return true;
+}
+
+Status LedgerImpl::OpenRocks(bool creating, bool read_only) {
+  rocksdb::DBOptions db_options = RocksOptions();
+  db_options.create_if_missing = creating;
+  db_options.create_missing_column_families = creating;
 
   auto cache = rocksdb::NewLRUCache(std::max<size_t>(options_.block_cache_bytes, 1 << 20));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -265,18 +332,26 @@ Status LedgerImpl::OpenRocks(bool creating) {
                                           : DataFamilyOptions(cache);
     descriptors.emplace_back(kFamilyNames[i], cf);
   }
-  rocksdb::Status s = rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &rocks_);
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles_, &rocks_)
+                : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &rocks_);
   if (!s.ok()) {
-    if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
-                          s.ToString().find("LOCK") != std::string::npos)) {
+    // Another open of the directory holds RocksDB's LOCK file (an IOError or, within
+    // this process, Busy).
+    if ((s.IsIOError() || s.IsBusy()) && s.ToString().find("LOCK") != std::string::npos) {
       return Status::Unavailable("ledger " + path_ +
                                  " is already open (by this or another process)");
+    }
+    if (!creating) {
+      return Status::Corruption("ledger " + path_ + ": the database cannot be opened (" +
+                                s.ToString() + ")");
     }
     return RocksStatus(s, "opening the database");
   }
   node_store_ = trie::RocksNodeStore::Attach(rocks_, handles_[kTrie]);
-  if (options_.hash_threads > 1)
+  if (options_.hash_threads > 1 && !task_runner_) {
     task_runner_ = trie::NewThreadPoolTaskRunner(options_.hash_threads);
+  }
   return Status::OK();
 }
 
@@ -291,6 +366,7 @@ Status LedgerImpl::Initialize(const MasterKey* master) {
   config.created_micros = env_->WallMicros();
   format::HeadRecord head;
   head.state_root = trie::EmptyRoot(trie::TrieScheme::kNative);
+  head.log_root = logchain::MerkleEmptyRoot();
 
   rocksdb::WriteBatch batch;
   crypto::Hash256 check = keys->KeyCheck(ledger_id);
@@ -368,6 +444,11 @@ Status LedgerImpl::Load(const MasterKey* master) {
   }
   auto nodes = LogNodes();
   VELLUM_ASSIGN_OR_RETURN(state->log, logchain::MerkleAccumulator::Load(head.log_size, *nodes));
+  if (state->log.Root() != head.log_root) {
+    return Status::Corruption("ledger " + path_ +
+                              ": the log's Merkle accumulator does not have the root the head "
+                              "record holds (a log Merkle node was altered)");
+  }
 
   if (keys_ != nullptr) VELLUM_RETURN_IF_ERROR(LoadCatalog(state.get()));
   // The top trie records how far it was pruned (the head may lag by a commit).
@@ -423,11 +504,13 @@ Result<std::string> LedgerImpl::ReadTableName(const crypto::Hash256& name_hash) 
 }
 
 Status LedgerImpl::Close() {
-  if (closed_ || rocks_ == nullptr) {
-    closed_ = true;
-    return Status::OK();
-  }
+  if (closed_) return Status::OK();
   closed_ = true;
+  return CloseRocks();
+}
+
+Status LedgerImpl::CloseRocks() {
+  if (rocks_ == nullptr) return Status::OK();
   {
     std::lock_guard lock(tables_mu_);
     table_tries_.clear();
@@ -435,7 +518,11 @@ Status LedgerImpl::Close() {
   top_.reset();
   if (node_store_) node_store_->Close().IgnoreError();
   node_store_.reset();
-  task_runner_.reset();
+  keys_.reset();
+  {
+    std::lock_guard lock(state_mu_);
+    state_.reset();
+  }
   Status result;
   for (auto* handle : handles_) {
     rocksdb::Status s = rocks_->DestroyColumnFamilyHandle(handle);
@@ -554,6 +641,10 @@ Status LedgerImpl::CheckConflicts(
 }
 
 void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
+  if (!write_error_.ok()) {
+    for (Writer* w : group) w->status = write_error_;
+    return;
+  }
   std::shared_ptr<const State> base = CurrentState();
   const uint64_t version = base->version + 1;
 
@@ -767,8 +858,11 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
       trie_op.key.assign(key_hash.begin(), key_hash.end());
       if (value_hash) trie_op.value.assign(value_hash->begin(), value_hash->end());
       trie_ops.push_back(std::move(trie_op));
-      batch.Put(cf(kHistory), format::HistoryKey(table_id, key_hash, version),
-                value_hash ? std::string(AsChars(*value_hash)) : std::string());
+      crypto::Hash256 tag = p.keys->history_mac.Hash(
+          format::HistoryMacInput(table_id, key_hash, version, value_hash));
+      std::string record = value_hash ? std::string(AsChars(*value_hash)) : std::string();
+      record.append(AsChars(tag));
+      batch.Put(cf(kHistory), format::HistoryKey(table_id, key_hash, version), record);
     }
     auto result = (*trie)->Prepare(version, std::move(trie_ops));
     if (!result.ok()) return fail_all(result.status());
@@ -817,6 +911,7 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   head.top_root_node_version = new_top_root.node_version;
   head.log_size = header.index;
   head.log_head_hash = sealed->entry_hash;
+  head.log_root = log.Root();
   head.oldest_version = base->oldest_version;
   batch.Put(cf(kMeta), format::kHeadKey,
             format::SealMeta(*keys_, format::kHeadKey, format::EncodeHeadBody(head)));
@@ -827,7 +922,12 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   write_options.sync =
       std::any_of(accepted.begin(), accepted.end(), [](const Writer* w) { return w->sync; });
   rocksdb::Status s = rocks_->Write(write_options, &batch);
-  if (!s.ok()) return fail_all(RocksStatus(s, "committing version " + std::to_string(version)));
+  if (!s.ok()) {
+    Status failed = RocksStatus(s, "committing version " + std::to_string(version));
+    write_error_ = Status::IOError("the ledger stopped taking writes after a failed commit (" +
+                                   failed.message() + "); reopen it");
+    return fail_all(failed);
+  }
 
   // 6. Durable: make it current.
   for (auto& [trie, p] : prepared) {

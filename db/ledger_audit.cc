@@ -14,6 +14,8 @@
 
 #include <rocksdb/iterator.h>
 
+#include <map>
+
 #include "db/ledger_impl.h"
 #include "db/logchain/merkle_log.h"
 
@@ -40,6 +42,7 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
   // --- the log
   logchain::MerkleAccumulator log;
   std::optional<logchain::StoredEntry> previous;
+  std::map<uint64_t, crypto::Hash256> roots;  // version -> state root, per the log
   for (uint64_t index = 1; index <= state->log_size; ++index) {
     if (index % kProgressEvery == 0) {
       progress("log: " + std::to_string(index) + " of " + std::to_string(state->log_size) +
@@ -54,6 +57,7 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
       continue;
     }
     ++report.log_entries;
+    roots[entry->header.version] = entry->header.state_root_after;
     if (previous) {
       Status link = logchain::CheckLink(*previous, *entry);
       if (!link.ok()) find(EntryName(index), link.message());
@@ -158,6 +162,15 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
     find("state trie", "the version record of version " + std::to_string(state->version) +
                            " differs from the head's state root");
   }
+  // Every retained version's record in the top trie against the log.
+  for (uint64_t v = std::max<uint64_t>(state->oldest_version, 1); v < state->version; ++v) {
+    auto root = (*top)->RootAt(v);
+    auto it = roots.find(v);
+    if (!root.ok() || it == roots.end() || root->hash != it->second) {
+      find("state trie", "the version record of version " + std::to_string(v) +
+                             " disagrees with the state root its log entry records");
+    }
+  }
   struct TableToCheck {
     crypto::Hash256 name_hash;
     format::TableEntry entry;
@@ -226,6 +239,34 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
   }
   progress("state: " + std::to_string(report.tables) + " tables, " + std::to_string(report.keys) +
            " keys checked");
+
+  // --- the key history: every record's tag.
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
+  uint64_t history_records = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() != 8 + 32 + 8) {
+      find("key history", "a record has a malformed key");
+      continue;
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(k.data());
+    const uint64_t table_id = DecodeFixed64BE(p);
+    crypto::Hash256 key_hash;
+    std::copy(p + 8, p + 40, key_hash.begin());
+    const uint64_t version = DecodeFixed64BE(p + 40);
+    auto keys = keys_->ForTable(table_id);
+    if (!keys.ok()) {
+      find("key history", keys.status().message());
+      continue;
+    }
+    auto record =
+        OpenHistoryRecord(**keys, table_id, key_hash, version, it->value().ToStringView());
+    if (!record.ok()) find("key history", record.status().message());
+    if (++history_records % (10 * kProgressEvery) == 0) {
+      progress("history: " + std::to_string(history_records) + " records checked");
+    }
+  }
+  if (!it->status().ok()) find("key history", "reading it failed: " + it->status().ToString());
   return report;
 }
 

@@ -121,7 +121,12 @@ class LedgerImpl final : public DB {
   LedgerImpl(const Options& options, std::string path);
 
   // Opening.
-  Status OpenRocks(bool creating);
+  rocksdb::DBOptions RocksOptions();
+  // Checks the directory on a read-only open: true for a sound ledger (that `master`,
+  // if given, opens), false for an empty database (an interrupted creation).
+  Result<bool> Precheck(const MasterKey* master);
+  Status OpenRocks(bool creating, bool read_only);
+  Status CloseRocks();
   Status Initialize(const MasterKey* master);
   Status Load(const MasterKey* master);
   Status LoadCatalog(State* state);
@@ -157,8 +162,6 @@ class LedgerImpl final : public DB {
                               const crypto::Hash256& key_hash);
   Result<std::string> ReadTableName(const crypto::Hash256& name_hash);
   Result<std::optional<std::string>> GetVerified(const ResolvedTable& table, std::string_view key);
-  Result<std::optional<std::string>> GetUnverified(const ResolvedTable& table, uint64_t version,
-                                                   std::string_view key);
 
   // Reads a keys or values record and opens it: decrypted with its associated data,
   // then re-hashed against the hash it is stored under. `what` names the family.
@@ -167,8 +170,23 @@ class LedgerImpl final : public DB {
                                  const crypto::KeyedHasher& hasher, const crypto::Hash256& hash,
                                  uint64_t table_id);
 
+  // The value hash a history record names (std::nullopt for a deletion), after
+  // checking its tag. Corruption for a malformed or altered record.
+  static Result<std::optional<crypto::Hash256>> OpenHistoryRecord(const TableKeys& keys,
+                                                                  uint64_t table_id,
+                                                                  const crypto::Hash256& key_hash,
+                                                                  uint64_t version,
+                                                                  std::string_view record);
+
   // Log.
   Result<logchain::StoredEntry> ReadEntry(uint64_t index);
+  // ReadEntry, and the entry's hash proven to be leaf index-1 of the trusted log root
+  // of `state` (an inclusion proof from the stored nodes).
+  Result<logchain::StoredEntry> ReadVerifiedEntry(const State& state, uint64_t index);
+  // The root of the state at `version` (< state.version), from the top trie's version
+  // record, checked against the state root that version's log entry records (the log
+  // records one entry per version). Verified roots are cached.
+  Result<trie::TrieRoot> VerifiedRootAt(const State& state, uint64_t version);
   // The log's stored Merkle nodes, as a MerkleNodeSource (unverified: proofs are
   // checked by their verifier, the nodes themselves by Verify()).
   std::unique_ptr<logchain::MerkleNodeSource> LogNodes() const;
@@ -196,12 +214,18 @@ class LedgerImpl final : public DB {
   std::mutex tables_mu_;
   std::map<uint64_t, std::unique_ptr<trie::Trie>> table_tries_;
 
+  std::mutex roots_mu_;
+  std::map<uint64_t, trie::TrieRoot> verified_roots_;  // by version, bounded
+
   mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;
   uint64_t last_prune_ = 0;  // leader only
+  // Set (by the leader) when a commit's write failed: its outcome is unknown (RocksDB
+  // may replay it after a restart), so no later commit may build on the state.
+  Status write_error_;
   bool closed_ = false;
 };
 

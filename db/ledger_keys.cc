@@ -59,12 +59,15 @@ Result<std::shared_ptr<const TableKeys>> LedgerKeys::ForTable(uint64_t table_id)
   VELLUM_ASSIGN_OR_RETURN(auto vh, crypto::DeriveKey(master_, table + "value-hash", 32));
   VELLUM_ASSIGN_OR_RETURN(auto ks, crypto::DeriveKey(master_, table + "key-siv", 64));
   VELLUM_ASSIGN_OR_RETURN(auto vs, crypto::DeriveKey(master_, table + "value-siv", 64));
+  VELLUM_ASSIGN_OR_RETURN(auto hm, crypto::DeriveKey(master_, table + "history-mac", 32));
+  VELLUM_ASSIGN_OR_RETURN(auto history_mac, crypto::KeyedHasher::Create(hm));
   VELLUM_ASSIGN_OR_RETURN(auto key_hash, crypto::KeyedHasher::Create(kh));
   VELLUM_ASSIGN_OR_RETURN(auto value_hash, crypto::KeyedHasher::Create(vh));
   VELLUM_ASSIGN_OR_RETURN(auto key_siv, crypto::AesSiv::Create(ks));
   VELLUM_ASSIGN_OR_RETURN(auto value_siv, crypto::AesSiv::Create(vs));
-  auto keys = std::make_shared<const TableKeys>(TableKeys{
-      std::move(key_hash), std::move(value_hash), std::move(key_siv), std::move(value_siv)});
+  auto keys = std::make_shared<const TableKeys>(
+      TableKeys{std::move(key_hash), std::move(value_hash), std::move(key_siv),
+                std::move(value_siv), std::move(history_mac)});
   tables_.emplace(table_id, keys);
   return keys;
 }

@@ -15,6 +15,7 @@
 //   table/<id>/value-hash  keyed hash of a table's values    (Hv)
 //   table/<id>/key-siv     AES-256-SIV of a table's keys
 //   table/<id>/value-siv   AES-256-SIV of a table's values
+//   table/<id>/history-mac keyed hash that authenticates a table's history records
 //
 // Thread safety: thread-safe (per-table keys are derived once and cached under a mutex).
 
@@ -42,6 +43,7 @@ struct TableKeys {
   crypto::KeyedHasher value_hash;
   crypto::AesSiv key_siv;
   crypto::AesSiv value_siv;
+  crypto::KeyedHasher history_mac;  // authenticates the key history records
 };
 
 class LedgerKeys {

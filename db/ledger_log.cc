@@ -65,13 +65,56 @@ Result<logchain::StoredEntry> LedgerImpl::ReadEntry(uint64_t index) {
   return entry;
 }
 
+Result<logchain::StoredEntry> LedgerImpl::ReadVerifiedEntry(const State& state, uint64_t index) {
+  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadEntry(index));
+  if (index == state.log_size) {
+    if (entry.entry_hash != state.log_head) {
+      return Status::Corruption("log entry " + std::to_string(index) +
+                                " is not the head entry the ledger recorded (altered)");
+    }
+    return entry;
+  }
+  auto nodes = LogNodes();
+  auto proof = logchain::MerkleInclusionProof(index - 1, state.log_size, *nodes);
+  Status included = proof.ok()
+                        ? logchain::VerifyMerkleInclusion(
+                              index - 1, state.log_size, entry.entry_hash, *proof, state.log.Root())
+                        : proof.status();
+  if (!included.ok()) {
+    return Status::Corruption(
+        "log entry " + std::to_string(index) +
+        " is not the entry the log's Merkle root commits to (altered): " + included.message());
+  }
+  return entry;
+}
+
+Result<trie::TrieRoot> LedgerImpl::VerifiedRootAt(const State& state, uint64_t version) {
+  constexpr size_t kMaxCachedRoots = 4096;
+  {
+    std::lock_guard lock(roots_mu_);
+    auto it = verified_roots_.find(version);
+    if (it != verified_roots_.end()) return it->second;
+  }
+  VELLUM_ASSIGN_OR_RETURN(trie::TrieRoot root, top_->RootAt(version));
+  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadVerifiedEntry(state, version));
+  if (entry.header.version != version || entry.header.state_root_after != root.hash) {
+    return Status::Corruption("state trie: the version record of version " +
+                              std::to_string(version) +
+                              " disagrees with the state root its log entry records (altered)");
+  }
+  std::lock_guard lock(roots_mu_);
+  if (verified_roots_.size() >= kMaxCachedRoots) verified_roots_.erase(verified_roots_.begin());
+  verified_roots_.emplace(version, root);
+  return root;
+}
+
 Result<LogEntryInfo> LedgerImpl::GetLogEntry(uint64_t index) {
   std::shared_ptr<const State> state = CurrentState();
   if (index == 0 || index > state->log_size) {
     return Status::NotFound("log entry " + std::to_string(index) + " does not exist (the log has " +
                             std::to_string(state->log_size) + " entries)");
   }
-  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadEntry(index));
+  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadVerifiedEntry(*state, index));
   LogEntryInfo info;
   info.index = entry.header.index;
   info.term = entry.header.term;
@@ -86,16 +129,24 @@ Result<LogEntryInfo> LedgerImpl::GetLogEntry(uint64_t index) {
   std::string shares;
   rocksdb::Status s =
       rocks_->Get(rocksdb::ReadOptions(), cf(kLog), format::ShareSetKey(index), &shares);
-  if (!s.ok() && !s.IsNotFound()) return RocksStatus(s, "reading a share set");
-  if (s.ok() && format::IsForgetMark(shares)) {
-    info.forgotten = true;
-  } else if (s.ok()) {
-    auto set = logchain::DecodeShareSet(AsBytes(shares));
-    if (set.ok()) {
-      info.threshold = set->threshold;
-      info.holders = static_cast<int>(set->shares.size());
-    }
+  if (s.IsNotFound()) {
+    return Status::Corruption("the key shares of log entry " + std::to_string(index) +
+                              " are missing");
   }
+  if (!s.ok()) return RocksStatus(s, "reading a share set");
+  if (format::IsForgetMark(shares)) {
+    VELLUM_ASSIGN_OR_RETURN(uint64_t when, format::DecodeForgetMark(keys_.get(), index, shares));
+    (void)when;
+    info.forgotten = true;
+    return info;
+  }
+  if (logchain::ShareSetId(AsBytes(shares)) != entry.header.key_share_set_id) {
+    return Status::Corruption("the key shares of log entry " + std::to_string(index) +
+                              " are not the ones its header commits to (altered)");
+  }
+  VELLUM_ASSIGN_OR_RETURN(auto set, logchain::DecodeShareSet(AsBytes(shares)));
+  info.threshold = set.threshold;
+  info.holders = static_cast<int>(set.shares.size());
   return info;
 }
 
@@ -106,7 +157,7 @@ Result<std::vector<LogOp>> LedgerImpl::DecryptLogEntry(uint64_t index,
     return Status::NotFound("log entry " + std::to_string(index) + " does not exist (the log has " +
                             std::to_string(state->log_size) + " entries)");
   }
-  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadEntry(index));
+  VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadVerifiedEntry(*state, index));
   std::string shares;
   rocksdb::Status s =
       rocks_->Get(rocksdb::ReadOptions(), cf(kLog), format::ShareSetKey(index), &shares);

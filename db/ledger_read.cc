@@ -38,7 +38,7 @@ Result<LedgerImpl::VersionView> LedgerImpl::ViewAt(const State& state,
   if (*version == 0) {
     return VersionView{0, trie::TrieRoot{trie::EmptyRoot(trie::TrieScheme::kNative), 0}};
   }
-  VELLUM_ASSIGN_OR_RETURN(trie::TrieRoot root, top_->RootAt(*version));
+  VELLUM_ASSIGN_OR_RETURN(trie::TrieRoot root, VerifiedRootAt(state, *version));
   return VersionView{*version, root};
 }
 
@@ -113,33 +113,12 @@ Result<std::optional<std::string>> LedgerImpl::GetVerified(const ResolvedTable& 
   return std::optional<std::string>(std::move(value));
 }
 
-Result<std::optional<std::string>> LedgerImpl::GetUnverified(const ResolvedTable& table,
-                                                             uint64_t version,
-                                                             std::string_view key) {
-  VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(table.id));
-  crypto::Hash256 key_hash = keys->key_hash.Hash(AsBytes(key));
-  std::string prefix = format::HistoryPrefix(table.id, key_hash);
-  std::unique_ptr<rocksdb::Iterator> it(rocks_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
-  it->SeekForPrev(format::HistoryKey(table.id, key_hash, version));
-  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) {
-    if (!it->status().ok()) return RocksStatus(it->status(), "reading key history");
-    return std::optional<std::string>();
-  }
-  rocksdb::Slice hv = it->value();
-  if (hv.empty()) return std::optional<std::string>();
-  if (hv.size() != 32) return Status::Corruption("key history: a record is malformed");
-  VELLUM_ASSIGN_OR_RETURN(std::string value,
-                          ReadValue(table.id, *keys, ToHash(AsBytes(hv.ToStringView()))));
-  return std::optional<std::string>(std::move(value));
-}
-
 Result<std::optional<std::string>> LedgerImpl::Get(const ReadOptions& options,
                                                    std::string_view table, std::string_view key) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("reading"));
   std::shared_ptr<const State> state = CurrentState();
   VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
   VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
-  if (!options.verify) return GetUnverified(resolved, view.version, key);
   return GetVerified(resolved, key);
 }
 
@@ -186,6 +165,23 @@ Result<LedgerProof> LedgerImpl::GetWithProof(const ReadOptions& options, std::st
   return proof;
 }
 
+Result<std::optional<crypto::Hash256>> LedgerImpl::OpenHistoryRecord(
+    const TableKeys& keys, uint64_t table_id, const crypto::Hash256& key_hash, uint64_t version,
+    std::string_view record) {
+  const std::string where = "key history: the record of key hash " + Short(key_hash) +
+                            " at version " + std::to_string(version);
+  if (record.size() != 32 && record.size() != 64)
+    return Status::Corruption(where + " is malformed");
+  std::optional<crypto::Hash256> value_hash;
+  if (record.size() == 64) value_hash = ToHash(AsBytes(record.substr(0, 32)));
+  crypto::Hash256 tag =
+      keys.history_mac.Hash(format::HistoryMacInput(table_id, key_hash, version, value_hash));
+  if (!ConstantTimeEquals(tag, AsBytes(record.substr(record.size() - 32)))) {
+    return Status::Corruption(where + " fails its authentication check (altered or moved)");
+  }
+  return value_hash;
+}
+
 Result<std::vector<HistoryEntry>> LedgerImpl::History(std::string_view table, std::string_view key,
                                                       size_t limit) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("reading history"));
@@ -205,44 +201,63 @@ Result<std::vector<HistoryEntry>> LedgerImpl::History(std::string_view table, st
   std::unique_ptr<rocksdb::Iterator> it(rocks_->NewIterator(rocksdb::ReadOptions(), cf(kHistory)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     rocksdb::Slice k = it->key();
-    rocksdb::Slice v = it->value();
-    if (k.size() != prefix.size() + 8 || (!v.empty() && v.size() != 32)) {
+    if (k.size() != prefix.size() + 8) {
       return Status::Corruption("key history: a record of table '" + std::string(table) +
-                                "' is malformed");
+                                "' has a malformed key");
     }
     uint64_t version = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(k.data()) + prefix.size());
     if (version > state->version) continue;  // written by a commit not yet visible
-    Change change{version, std::nullopt};
-    if (!v.empty()) change.value_hash = ToHash(AsBytes(v.ToStringView()));
-    changes.push_back(change);
+    VELLUM_ASSIGN_OR_RETURN(
+        auto value_hash,
+        OpenHistoryRecord(*keys, resolved.id, key_hash, version, it->value().ToStringView()));
+    changes.push_back({version, value_hash});
   }
   if (!it->status().ok()) return RocksStatus(it->status(), "reading key history");
-  if (limit > 0 && changes.size() > limit) {
-    changes.erase(changes.begin(), changes.end() - static_cast<ptrdiff_t>(limit));
-  }
 
+  // The key's value hash in the state at `version`: absent where the table did not
+  // exist (or was another table of the same name).
+  auto in_state = [&](uint64_t version) -> Result<std::optional<crypto::Hash256>> {
+    if (version == 0) return std::optional<crypto::Hash256>();
+    VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, version));
+    auto at = ResolveTable(*state, view, table);
+    if (!at.ok() && at.status().code() == StatusCode::kNotFound) {
+      return std::optional<crypto::Hash256>();
+    }
+    VELLUM_RETURN_IF_ERROR(at.status());
+    if (at->id != resolved.id) return std::optional<crypto::Hash256>();
+    VELLUM_ASSIGN_OR_RETURN(auto found, table_trie->GetAtRoot(at->root, key_hash));
+    if (!found) return std::optional<crypto::Hash256>();
+    if (found->size() != 32) return Status::Corruption("table trie: an entry is not a hash");
+    return std::optional<crypto::Hash256>(ToHash(*found));
+  };
+
+  const size_t first_shown = limit > 0 && changes.size() > limit ? changes.size() - limit : 0;
   std::vector<HistoryEntry> history;
-  for (const Change& change : changes) {
+  for (size_t i = first_shown; i < changes.size(); ++i) {
+    const Change& change = changes[i];
     HistoryEntry entry;
     entry.version = change.version;
     if (change.value_hash) {
       VELLUM_ASSIGN_OR_RETURN(entry.value, ReadValue(resolved.id, *keys, *change.value_hash));
     }
     if (change.version >= state->oldest_version) {
-      // The change must be what the state at that version says.
-      VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, change.version));
-      VELLUM_ASSIGN_OR_RETURN(ResolvedTable at, ResolveTable(*state, view, table));
-      std::optional<Bytes> in_state;
-      if (at.id == resolved.id) {
-        VELLUM_ASSIGN_OR_RETURN(in_state, table_trie->GetAtRoot(at.root, key_hash));
+      // The change must be what the state at that version says, and the state just
+      // before it must still hold the previous change: a record removed from the
+      // history shows up as a gap.
+      std::optional<crypto::Hash256> before =
+          i > 0 ? changes[i - 1].value_hash : std::optional<crypto::Hash256>();
+      VELLUM_ASSIGN_OR_RETURN(auto now, in_state(change.version));
+      bool matches = now == change.value_hash;
+      if (matches && change.version - 1 >= state->oldest_version) {
+        VELLUM_ASSIGN_OR_RETURN(auto previous, in_state(change.version - 1));
+        matches = previous == before;
       }
-      bool matches = change.value_hash ? in_state && ByteView(*in_state).size() == 32 &&
-                                             ToHash(*in_state) == *change.value_hash
-                                       : !in_state.has_value();
       if (!matches) {
-        return Status::Corruption(
-            "key history of table '" + std::string(table) + "': the change recorded at version " +
-            std::to_string(change.version) + " disagrees with that version's state");
+        return Status::Corruption("key history of table '" + std::string(table) +
+                                  "': the change recorded at version " +
+                                  std::to_string(change.version) +
+                                  " disagrees with the states around it (a record altered, "
+                                  "missing or moved)");
       }
       entry.verified = true;
     }

@@ -534,9 +534,8 @@ Status DeleteCommand::Init(const ParsedArgs& args, const GlobalOptions& globals)
 
 Status DeleteCommand::Run(CommandIo& io) {
   return WithLedger([&](DB& db) -> Status {
-    ReadOptions quick;
-    quick.verify = false;  // only to say whether there was something to delete
-    Result<std::optional<std::string>> old = db.Get(quick, table_, key_);
+    // Only to say whether there was something to delete.
+    Result<std::optional<std::string>> old = db.Get({}, table_, key_);
     if (!old.ok()) return ReadError(db, old.status(), table_, std::nullopt);
     const bool existed = old->has_value();
     WriteBatch batch;

@@ -61,6 +61,70 @@ struct ChildRef {
   bool empty() const { return ref.empty() && node == nullptr; }
 };
 
+// A node's child slots (16 for a branch, 1 for an extension, none for a leaf), held
+// sparsely: only slots that have been written take memory. Most branches below the
+// top levels have 2 or 3 children, and the node cache holds hundreds of thousands of
+// them, so 16 ChildRefs (1 KiB) each would be most of its memory.
+//
+// Reading a slot never changes the array (an unwritten slot reads as empty), so
+// readers may share a node. mut(i) makes slot i writable; it may move the other
+// slots, so a reference from mut() is invalidated by mut() of another, unwritten slot.
+class ChildArray {
+ public:
+  size_t size() const { return size_; }
+  // Sets the number of slots (all empty).
+  void reset(size_t slots) {
+    size_ = static_cast<uint8_t>(slots);
+    mask_ = 0;
+    items_.clear();
+  }
+
+  const ChildRef& operator[](size_t i) const {
+    if (((mask_ >> i) & 1) == 0) return Empty();
+    return items_[Index(i)];
+  }
+  ChildRef& mut(size_t i) {
+    const size_t index = Index(i);
+    if (((mask_ >> i) & 1) == 0) {
+      items_.insert(items_.begin() + static_cast<ptrdiff_t>(index), ChildRef());
+      mask_ = static_cast<uint16_t>(mask_ | (1u << i));
+    }
+    return items_[index];
+  }
+  size_t MemoryUsage() const { return items_.capacity() * sizeof(ChildRef); }
+
+  // Every slot in order, unwritten ones as empty ChildRefs.
+  class const_iterator {
+   public:
+    const_iterator(const ChildArray* a, size_t i) : a_(a), i_(i) {}
+    const ChildRef& operator*() const { return (*a_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const ChildArray* a_;
+    size_t i_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size_}; }
+
+ private:
+  static const ChildRef& Empty() {
+    static const ChildRef* const empty = new ChildRef();
+    return *empty;
+  }
+  size_t Index(size_t i) const {
+    return static_cast<size_t>(__builtin_popcount(mask_ & ((1u << i) - 1)));
+  }
+
+  std::vector<ChildRef> items_;  // the written slots, in slot order
+  uint16_t mask_ = 0;            // bit i: slot i is written
+  uint8_t size_ = 0;
+};
+
 struct Node {
   enum class Kind : uint8_t { kLeaf = 0, kExtension = 1, kBranch = 2 };
 
@@ -68,7 +132,7 @@ struct Node {
   Nibbles path;  // leaf and extension: the key fragment this node consumes
   Bytes value;   // leaf: the value; branch: the value of a key ending here (may be empty)
   // Branch: 16 slots; extension: 1 slot; leaf: none.
-  std::vector<ChildRef> children;
+  ChildArray children;
 
   // A scheme's memo of intermediate hashes (native: the branch's binary slot tree), so
   // that rehashing a branch after one child changed recomputes one path, not all 15
@@ -80,6 +144,9 @@ struct Node {
 
   // True while the node belongs to an unhashed batch.
   bool dirty = true;
+  // False for a leaf decoded from its parent's record and not yet checked against
+  // the hash its parent holds (the trie checks it on each use). Set at construction.
+  bool verified = true;
   // The version the node is stored under, once committed (0 for inline nodes).
   uint64_t stored_version = 0;
 
@@ -94,13 +161,14 @@ struct Node {
     auto n = std::make_shared<Node>();
     n->kind = Kind::kExtension;
     n->path = std::move(path);
-    n->children.push_back(std::move(child));
+    n->children.reset(1);
+    n->children.mut(0) = std::move(child);
     return n;
   }
   static std::shared_ptr<Node> MakeBranch() {
     auto n = std::make_shared<Node>();
     n->kind = Kind::kBranch;
-    n->children.resize(16);
+    n->children.reset(16);
     return n;
   }
 
@@ -108,10 +176,17 @@ struct Node {
   bool is_extension() const { return kind == Kind::kExtension; }
   bool is_branch() const { return kind == Kind::kBranch; }
 
-  // Approximate bytes held, for the cache's accounting.
+  // Approximate bytes held, for the cache's accounting: with the children that live
+  // inside this node's record (inline and embedded ones), which the cache holds with it.
   size_t MemoryUsage() const {
-    return sizeof(Node) + path.capacity() + value.capacity() +
-           children.capacity() * sizeof(ChildRef) + memo_bytes;
+    size_t total =
+        sizeof(Node) + path.capacity() + value.capacity() + children.MemoryUsage() + memo_bytes;
+    for (const ChildRef& c : children) {
+      if (c.node != nullptr && (!c.ref.is_hash() || c.version == 0)) {
+        total += c.node->MemoryUsage();
+      }
+    }
+    return total;
   }
 };
 

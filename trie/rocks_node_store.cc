@@ -9,6 +9,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -46,6 +47,12 @@ rocksdb::ColumnFamilyOptions RocksNodeStore::TrieColumnFamilyOptions(
   // default max_write_buffer_number) absorbs many commits per flush, so fewer and
   // larger L0 files, and most reads of recent versions are served from memory.
   cf.write_buffer_size = size_t{64} << 20;
+
+  // Each commit's keys are sorted and sort after every earlier commit's (they start
+  // with the version), so memtable inserts are appends: with an insert hint the
+  // skiplist starts from the last insert instead of searching from its head. Hints are
+  // kept per 1-byte key prefix; any prefix is correct, this one is merely cheap.
+  cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
 
   // Sizes the levels from the bottom up, so the tree keeps its intended shape (and
   // space amplification stays near 1.1x) whatever the total size; the trie only grows

@@ -78,7 +78,9 @@ Result<std::shared_ptr<Node>> DecodeNodeItem(const rlp::Item& item, int inline_d
   } else if (item.children.size() == 17) {
     node = Node::MakeBranch();
     for (int i = 0; i < 16; ++i) {
-      VELLUM_RETURN_IF_ERROR(DecodeChild(item.children[i], inline_depth, &node->children[i]));
+      ChildRef child;
+      VELLUM_RETURN_IF_ERROR(DecodeChild(item.children[i], inline_depth, &child));
+      if (!child.empty()) node->children.mut(i) = std::move(child);
     }
     const rlp::Item& value = item.children[16];
     if (value.is_list) return Malformed("branch value is a list");

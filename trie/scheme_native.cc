@@ -43,6 +43,13 @@ void AppendPath(const uint8_t* nibbles, size_t count, std::string* out) {
 Hash256 HashOf(const std::string& s) { return crypto::Sha256(AsBytes(s)); }
 
 Hash256 ValueHash(ByteView value) {
+  // Most values are short: one buffer and one call, without a hasher's allocation.
+  uint8_t buf[256];
+  if (value.size() < sizeof(buf)) {
+    buf[0] = kValueTag;
+    if (!value.empty()) std::memcpy(buf + 1, value.data(), value.size());
+    return crypto::Sha256(ByteView(buf, value.size() + 1));
+  }
   crypto::Sha256Hasher h;
   const uint8_t tag = kValueTag;
   h.Update(ByteView(&tag, 1)).Update(value);
@@ -82,6 +89,8 @@ Hash256 BranchHash(const Hash256& value_commitment, const Hash256& children_root
 
 // The binary tree over 16 slot hashes: level0 = slots, root = the children root M.
 struct SlotTree {
+  static constexpr int kMemoMinChildren = 6;
+
   Hash256 level0[16];
   Hash256 level1[8];
   Hash256 level2[4];
@@ -120,9 +129,16 @@ struct SlotTree {
   static std::shared_ptr<const SlotTree> Of(const Node& branch) {
     const auto* memo = static_cast<const SlotTree*>(branch.memo.get());
     std::shared_ptr<const SlotTree> tree = Build(branch, memo);
-    if (branch.dirty) {
+    // A sparse branch rebuilds its tree from few hashes (pairs of empty slots cost
+    // nothing), so only dense ones keep the 1 KiB memo, which the node cache holds.
+    int present = 0;
+    for (const ChildRef& c : branch.children) present += c.ref.empty() ? 0 : 1;
+    if (branch.dirty && present >= kMemoMinChildren) {
       branch.memo = tree;
       branch.memo_bytes = sizeof(SlotTree);
+    } else if (branch.dirty) {
+      branch.memo.reset();
+      branch.memo_bytes = 0;
     }
     return tree;
   }
@@ -305,7 +321,7 @@ class NativeSchemeImpl final : public Scheme {
         if ((bitmap >> i) & 1) {
           Hash256 h;
           if (!r.Hash(&h) || IsZero(h)) return Malformed("bad branch child");
-          node->children[i].ref = NodeRef::Hash(h);
+          node->children.mut(i).ref = NodeRef::Hash(h);
         }
       }
     } else {

@@ -3,21 +3,27 @@
 // The trie algorithm, written once over the Scheme interface. Store layout
 // (docs/formats/trie.md), all keys prefixed with TrieOptions::key_prefix:
 //
-//   'n' BE64(version) BE16(nibble count) packed-path      -> node record
-//   's' BE64(since)                                    -> the nodes superseded from
-//                                                     version `since` on, each as
+//   'n' BE64(version) BE16(nibble count) packed-path  -> node record
+//   'n' BE64(since) FF FE                          -> the nodes superseded from version
+//                                                     `since` on, each as
 //                                                     BE64(v) BE16(nibble count) packed-path
+//   'n' BE64(version) FF FF                        -> root hash || varint(node version)
+//   'm' "oldest"                                   -> BE64(oldest retained version)
+//   'm' "pruned"                                   -> BE64(v): every stale record with
+//                                                     since <= v has been applied
 //
-// Version-major node keys make every commit an append at the end of the key space:
-// RocksDB's memtable inserts them in order and compaction moves whole files instead
-// of merging them.
-//   'v' BE64(version)                                   -> root hash || varint(node version)
-//   'm' "oldest"                                        -> BE64(oldest retained version)
+// Everything one commit writes sits under 'n' BE64(version): each commit is an append
+// at the end of the key space, so RocksDB's memtable inserts in order, its files never
+// overlap, and compaction moves whole files instead of merging them. (A nibble count
+// is at most 2 * kMaxKeySize, so FF FE and FF FF sort after every node of the version.)
 //
-// A node record is: format byte (1) || varint(encoding size) || the scheme's encoding
-// || varint(version) of each hash-referenced child, in slot order. The versions are
-// not covered by the hash; a wrong one leads to a node whose hash does not match,
-// which is reported as Corruption like any other damage.
+// A node record is: format byte (2) || varint(encoding size) || the scheme's encoding
+// || for each hash-referenced child, in slot order, either varint(version) (>= 1: the
+// child is stored on its own) or 0x00 || the child leaf itself (a small leaf under a
+// branch lives in its parent's record: path(fragment) || varint(len(value)) || value).
+// Neither the versions nor the embedded leaves are trusted: a wrong version leads to
+// a node whose hash does not match, and an embedded leaf is checked against the hash
+// its parent holds before it is used.
 
 #include "trie/trie.h"
 
@@ -35,10 +41,11 @@ namespace vellum::trie {
 namespace {
 
 constexpr char kNodeTag = 'n';
-constexpr char kStaleTag = 's';
-constexpr char kVersionTag = 'v';
 constexpr char kMetaTag = 'm';
-constexpr uint8_t kRecordFormat = 1;
+// The path-length field of the per-commit records that are not nodes.
+constexpr uint16_t kStaleSuffix = 0xfffe;
+constexpr uint16_t kVersionSuffix = 0xffff;
+constexpr uint8_t kRecordFormat = 2;
 constexpr size_t kPruneBatchOps = 10000;
 
 void AppendBE64(std::string* out, uint64_t v) {
@@ -60,12 +67,56 @@ std::string Where(const Nibbles& path, uint64_t version) {
          std::to_string(version);
 }
 
-// Hash-referenced children in slot order: the ones whose versions a record lists.
+// Hash-referenced children in slot order: the ones a record lists.
 template <typename Fn>
 void ForEachStoredChild(const Node& node, Fn fn) {
   for (size_t i = 0; i < node.children.size(); ++i) {
     if (node.children[i].ref.is_hash()) fn(i);
   }
+}
+
+size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// The bytes a leaf takes inside its parent's record (after the 0x00 marker).
+size_t EmbeddedLeafSize(const Node& leaf) {
+  return VarintLength(leaf.path.size()) + (leaf.path.size() + 1) / 2 +
+         VarintLength(leaf.value.size()) + leaf.value.size();
+}
+
+void AppendEmbeddedLeaf(const Node& leaf, std::string* out) {
+  PutVarint64(out, leaf.path.size());
+  AppendPackedNibbles(leaf.path.data(), leaf.path.size(), out);
+  PutVarint64(out, leaf.value.size());
+  out->append(AsChars(leaf.value));
+}
+
+// Parses an embedded leaf; the result is not yet checked against its parent's hash.
+bool ParseEmbeddedLeaf(ByteView* in, std::shared_ptr<Node>* out) {
+  uint64_t count = 0;
+  if (!GetVarint64(in, &count) || count > 2 * kMaxKeySize) return false;
+  const size_t packed = (count + 1) / 2;
+  if (in->size() < packed) return false;
+  Nibbles path(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t b = (*in)[i / 2];
+    path[i] = (i % 2 == 0) ? (b >> 4) : (b & 0x0f);
+  }
+  if (count % 2 == 1 && ((*in)[packed - 1] & 0x0f) != 0) return false;
+  *in = in->subspan(packed);
+  uint64_t len = 0;
+  if (!GetVarint64(in, &len) || len == 0 || len > kMaxValueSize || len > in->size()) return false;
+  *out = Node::MakeLeaf(std::move(path), Bytes(in->begin(), in->begin() + len));
+  *in = in->subspan(len);
+  (*out)->dirty = false;
+  (*out)->verified = false;
+  return true;
 }
 
 std::string EncodeRecord(const std::string& encoding, const Node& node) {
@@ -74,7 +125,14 @@ std::string EncodeRecord(const std::string& encoding, const Node& node) {
   record.push_back(static_cast<char>(kRecordFormat));
   PutVarint64(&record, encoding.size());
   record.append(encoding);
-  ForEachStoredChild(node, [&](size_t i) { PutVarint64(&record, node.children[i].version); });
+  ForEachStoredChild(node, [&](size_t i) {
+    const ChildRef& c = node.children[i];
+    PutVarint64(&record, c.version);
+    if (c.version == 0) {
+      VELLUM_CHECK(c.node != nullptr && c.node->is_leaf());
+      AppendEmbeddedLeaf(*c.node, &record);
+    }
+  });
   return record;
 }
 
@@ -106,37 +164,29 @@ class TrieImpl final : public Trie {
         cache_(options.cache_bytes) {}
 
   Status Load() {
-    const std::string begin = Key(kVersionTag);
-    const std::string end = Key(kVersionTag + 1);
-    Status scan_status;
-    VELLUM_RETURN_IF_ERROR(
-        store_->Scan(begin, end, [&](std::string_view key, std::string_view value) {
-          if (key.size() != begin.size() + 8 || value.size() < 33) {
-            scan_status = Status::Corruption("malformed trie version record");
+    VELLUM_RETURN_IF_ERROR(ReadMeta("oldest", &oldest_));
+    // Version records sit among the nodes, one per commit: hop from each to the next
+    // with one seek (two where versions are not consecutive) instead of reading every
+    // node in between.
+    Status record_status;
+    VELLUM_RETURN_IF_ERROR(ForEachCommitRecord(
+        0, UINT64_MAX, kVersionSuffix, [&](uint64_t version, std::string_view value) {
+          TrieRoot root;
+          ByteView rest = AsBytes(value);
+          if (rest.size() < 33) {
+            record_status = MalformedVersionRecord(version);
             return false;
           }
-          const uint64_t version =
-              DecodeFixed64BE(reinterpret_cast<const uint8_t*>(key.data() + begin.size()));
-          TrieRoot root;
-          std::memcpy(root.hash.data(), value.data(), 32);
-          ByteView rest = AsBytes(value).subspan(32);
+          std::memcpy(root.hash.data(), rest.data(), 32);
+          rest = rest.subspan(32);
           if (!GetVarint64(&rest, &root.node_version) || !rest.empty()) {
-            scan_status = Status::Corruption("malformed trie version record for version " +
-                                             std::to_string(version));
+            record_status = MalformedVersionRecord(version);
             return false;
           }
           versions_[version] = root;
           return true;
         }));
-    VELLUM_RETURN_IF_ERROR(scan_status);
-    std::string oldest;
-    Status s = store_->Get(Key(kMetaTag) + "oldest", &oldest);
-    if (s.ok()) {
-      if (oldest.size() != 8) return Status::Corruption("malformed trie retention record");
-      oldest_ = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(oldest.data()));
-    } else if (!s.IsNotFound()) {
-      return s;
-    }
+    VELLUM_RETURN_IF_ERROR(record_status);
     if (!versions_.empty()) {
       latest_version_ = versions_.rbegin()->first;
       latest_root_ = versions_.rbegin()->second;
@@ -235,6 +285,67 @@ class TrieImpl final : public Trie {
   Status Prune(uint64_t oldest_retained) override;
 
  private:
+  static Status MalformedVersionRecord(uint64_t version) {
+    return Status::Corruption("malformed trie version record for version " +
+                              std::to_string(version));
+  }
+
+  // Reads the BE64 meta record `name` into *value (left as is when there is none).
+  Status ReadMeta(const std::string& name, uint64_t* value) const {
+    std::string record;
+    Status s = store_->Get(Key(kMetaTag) + name, &record);
+    if (s.IsNotFound()) return Status::OK();
+    VELLUM_RETURN_IF_ERROR(s);
+    if (record.size() != 8) return Status::Corruption("malformed trie meta record " + name);
+    *value = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(record.data()));
+    return Status::OK();
+  }
+
+  // Calls fn(version, value) for the per-commit record with suffix `suffix` (version or
+  // stale record) of each version in [first, last], in order, until fn returns false.
+  // Each step seeks straight to the record of the next version that has keys.
+  template <typename Fn>
+  Status ForEachCommitRecord(uint64_t first, uint64_t last, uint16_t suffix, Fn fn) const {
+    const std::string node_begin = Key(kNodeTag);
+    const std::string node_end = Key(kNodeTag + 1);
+    uint64_t next = first;
+    while (next <= last) {
+      // The first key at or after the record of `next`: that record, or the first key
+      // of a later version.
+      bool found = false;
+      uint64_t version = 0;
+      bool is_record = false;
+      std::string value;
+      Status parse_status;
+      VELLUM_RETURN_IF_ERROR(store_->Scan(
+          CommitRecordKey(next, suffix), node_end, [&](std::string_view key, std::string_view v) {
+            if (key.size() < node_begin.size() + 10) {
+              parse_status = Status::Corruption("malformed trie node key");
+              return false;
+            }
+            const auto* p = reinterpret_cast<const uint8_t*>(key.data() + node_begin.size());
+            version = DecodeFixed64BE(p);
+            is_record = key.size() == node_begin.size() + 10 &&
+                        ((static_cast<uint16_t>(p[8]) << 8) | p[9]) == suffix;
+            if (is_record) value.assign(v);
+            found = true;
+            return false;
+          }));
+      VELLUM_RETURN_IF_ERROR(parse_status);
+      if (!found || version > last) break;
+      if (!is_record && version > next) {
+        next = version;  // the first version after `next` that has keys
+        continue;
+      }
+      // Either the record of `version`, or a key of `next` sorting after where its
+      // record would be: `next` has none.
+      if (is_record && !fn(version, std::string_view(value))) break;
+      if (version == UINT64_MAX) break;
+      next = version + 1;
+    }
+    return Status::OK();
+  }
+
   // Adds a delete for every node listed in a stale record.
   Status AddStaleDeletes(std::string_view record, NodeWriteBatch* batch) const;
 
@@ -249,15 +360,16 @@ class TrieImpl final : public Trie {
     AppendPathKey(path.data(), path.size(), &k);
     return k;
   }
-  std::string StaleKey(uint64_t since) const {
-    std::string k = Key(kStaleTag);
-    AppendBE64(&k, since);
+  std::string CommitRecordKey(uint64_t version, uint16_t suffix) const {
+    std::string k = Key(kNodeTag);
+    AppendBE64(&k, version);
+    k.push_back(static_cast<char>(suffix >> 8));
+    k.push_back(static_cast<char>(suffix & 0xff));
     return k;
   }
+  std::string StaleKey(uint64_t since) const { return CommitRecordKey(since, kStaleSuffix); }
   std::string VersionKey(uint64_t version) const {
-    std::string k = Key(kVersionTag);
-    AppendBE64(&k, version);
-    return k;
+    return CommitRecordKey(version, kVersionSuffix);
   }
 
   static Status AtVersion(const Status& s, uint64_t version) {
@@ -288,7 +400,17 @@ class TrieImpl final : public Trie {
 
   // Loads the node `slot` refers to, verified against slot.ref.
   Result<std::shared_ptr<const Node>> LoadNode(const ChildRef& slot, const Nibbles& path) const {
-    if (slot.node != nullptr) return std::shared_ptr<const Node>(slot.node);
+    if (slot.node != nullptr) {
+      // A leaf read from its parent's record is checked against the parent's hash on
+      // each use (cheaper than checking every leaf of every record loaded).
+      if (!slot.node->verified && !slot.node->dirty &&
+          !(scheme_.ComputeRef(*slot.node, false, nullptr) == slot.ref)) {
+        return Status::Corruption("trie leaf at path " + PathString(path) +
+                                  ", stored in its parent's record, does not match its "
+                                  "parent's hash");
+      }
+      return std::shared_ptr<const Node>(slot.node);
+    }
     VELLUM_CHECK(slot.ref.is_hash());
     const std::string key = NodeKey(path, slot.version);
     if (std::shared_ptr<const Node> hit = cache_.Lookup(key, slot.ref)) return hit;
@@ -313,12 +435,17 @@ class TrieImpl final : public Trie {
     }
     std::shared_ptr<Node> node = std::move(decoded).value();
     in = in.subspan(size);
-    bool versions_ok = true;
+    bool children_ok = true;
     ForEachStoredChild(*node, [&](size_t i) {
-      if (versions_ok && !GetVarint64(&in, &node->children[i].version)) versions_ok = false;
+      ChildRef& c = node->children.mut(i);
+      if (!children_ok || !GetVarint64(&in, &c.version)) {
+        children_ok = false;
+      } else if (c.version == 0) {
+        children_ok = node->is_branch() && ParseEmbeddedLeaf(&in, &c.node);
+      }
     });
-    if (!versions_ok || !in.empty()) {
-      return Status::Corruption(Where(path, slot.version) + ": bad child versions");
+    if (!children_ok || !in.empty()) {
+      return Status::Corruption(Where(path, slot.version) + ": bad child references");
     }
     node->stored_version = slot.version;
     node->dirty = false;
@@ -410,7 +537,10 @@ class TrieImpl final : public Trie {
   // Records that the stored node `slot` refers to is superseded by this batch.
   static void MarkStale(const ChildRef& slot, const Nibbles& path, BatchState* st) {
     const bool dirty = slot.node != nullptr && slot.node->dirty;
-    if (!dirty && slot.ref.is_hash()) st->stale.push_back({path, slot.version});
+    // An embedded leaf (version 0) goes with its parent's record.
+    if (!dirty && slot.ref.is_hash() && slot.version != 0) {
+      st->stale.push_back({path, slot.version});
+    }
   }
 
   // Makes slot.node a dirty node this batch may change, copying `current` (the node
@@ -421,6 +551,7 @@ class TrieImpl final : public Trie {
     MarkStale(*slot, path, st);
     auto copy = std::make_shared<Node>(*current);
     copy->dirty = true;
+    copy->verified = true;  // LoadNode checked `current`; the copy is this batch's own
     copy->stored_version = 0;
     slot->node = std::move(copy);
     slot->ref = NodeRef();
@@ -444,7 +575,7 @@ class TrieImpl final : public Trie {
     path->insert(path->end(), suffix, suffix + suffix_len);
     Result<bool> changed = false;
     if (current->dirty) {
-      changed = op(&slot->node->children[index], path);
+      changed = op(&slot->node->children.mut(index), path);
       path->resize(base);
       return changed;
     }
@@ -453,7 +584,7 @@ class TrieImpl final : public Trie {
     path->resize(base);
     if (!changed.ok() || !*changed) return changed;
     Node* n = MakeDirty(slot, current, *path, st);
-    n->children[index] = std::move(child);
+    n->children.mut(index) = std::move(child);
     return true;
   }
 
@@ -501,7 +632,7 @@ class TrieImpl final : public Trie {
     } else {
       const uint8_t old_nibble = current->path[common];
       Nibbles old_rest = Slice(current->path, common + 1, current->path.size());
-      ChildRef& old_slot = branch->children[old_nibble];
+      ChildRef& old_slot = branch->children.mut(old_nibble);
       if (current->is_leaf()) {
         old_slot.node = Node::MakeLeaf(std::move(old_rest), current->value);
       } else if (old_rest.empty()) {
@@ -513,7 +644,7 @@ class TrieImpl final : public Trie {
     if (common == rest_len) {
       branch->value = value;
     } else {
-      branch->children[key[depth + common]].node =
+      branch->children.mut(key[depth + common]).node =
           Node::MakeLeaf(Slice(key, depth + common + 1, key.size()), value);
     }
     if (common > 0) {
@@ -557,7 +688,7 @@ class TrieImpl final : public Trie {
       Node* n = slot->node.get();
       Nibbles child_path = *path;
       child_path.insert(child_path.end(), n->path.begin(), n->path.end());
-      VELLUM_RETURN_IF_ERROR(Absorb(slot, n->path, &n->children[0], child_path, st));
+      VELLUM_RETURN_IF_ERROR(Absorb(slot, n->path, &n->children.mut(0), child_path, st));
       return true;
     }
     if (rest_len == 0) {
@@ -601,7 +732,7 @@ class TrieImpl final : public Trie {
       const Nibbles prefix = {static_cast<uint8_t>(last)};
       Nibbles child_path = path;
       child_path.push_back(static_cast<uint8_t>(last));
-      return Absorb(slot, prefix, &n->children[last], child_path, st);
+      return Absorb(slot, prefix, &n->children.mut(last), child_path, st);
     }
     return Status::OK();
   }
@@ -667,10 +798,13 @@ class TrieImpl final : public Trie {
       groups.push_back(std::move(g));
       i = j;
     }
+    // Every group's slot is made writable before any task starts: making one writable
+    // may move the others, and the tasks then each change only their own.
+    for (Group& g : groups) n->children.mut(g.nibble);
     std::vector<std::function<void()>> tasks;
     for (Group& g : groups) {
-      tasks.push_back([this, &g, &ops, n] {
-        ChildRef* child = &n->children[g.nibble];
+      ChildRef* child = &n->children.mut(g.nibble);
+      tasks.push_back([this, &g, &ops, child] {
         Nibbles child_path = {g.nibble};
         for (size_t i = g.begin; i < g.end && g.status.ok(); ++i) {
           const Nibbles key = ToNibbles(ops[i].key);
@@ -680,7 +814,7 @@ class TrieImpl final : public Trie {
           g.status = changed.status();
         }
         if (g.status.ok() && child->node != nullptr && child->node->dirty) {
-          g.status = HashSubtree(child, &child_path, false, &g.state, false);
+          g.status = HashSubtree(child, &child_path, false, /*in_branch=*/true, &g.state, false);
         }
       });
     }
@@ -697,7 +831,9 @@ class TrieImpl final : public Trie {
   }
 
   // Hashes every dirty node under `slot` bottom-up, once, and collects the writes.
-  Status HashSubtree(ChildRef* slot, Nibbles* path, bool is_root, BatchState* st,
+  // `in_branch`: the slot is a branch's, so a small leaf there goes into the branch's
+  // record instead of a record of its own.
+  Status HashSubtree(ChildRef* slot, Nibbles* path, bool is_root, bool in_branch, BatchState* st,
                      bool parallel) const {
     Node* n = slot->node.get();
     VELLUM_CHECK(n != nullptr && n->dirty);
@@ -705,7 +841,7 @@ class TrieImpl final : public Trie {
     if (n->is_extension()) {
       if (n->children[0].node != nullptr && n->children[0].node->dirty) {
         path->insert(path->end(), n->path.begin(), n->path.end());
-        Status s = HashSubtree(&n->children[0], path, false, st, parallel);
+        Status s = HashSubtree(&n->children.mut(0), path, false, false, st, parallel);
         path->resize(base);
         VELLUM_RETURN_IF_ERROR(s);
       }
@@ -726,8 +862,8 @@ class TrieImpl final : public Trie {
           tasks.push_back([&, t] {
             Nibbles child_path = *path;
             child_path.push_back(static_cast<uint8_t>(dirty_children[t]));
-            statuses[t] =
-                HashSubtree(&n->children[dirty_children[t]], &child_path, false, &states[t], false);
+            statuses[t] = HashSubtree(&n->children.mut(dirty_children[t]), &child_path, false, true,
+                                      &states[t], false);
           });
         }
         options_.task_runner->RunAll(tasks);
@@ -739,17 +875,24 @@ class TrieImpl final : public Trie {
       } else {
         for (int i : dirty_children) {
           path->push_back(static_cast<uint8_t>(i));
-          Status s = HashSubtree(&n->children[i], path, false, st, false);
+          Status s = HashSubtree(&n->children.mut(i), path, false, true, st, false);
           path->pop_back();
           VELLUM_RETURN_IF_ERROR(s);
         }
       }
     }
+    const bool embed =
+        in_branch && n->is_leaf() && EmbeddedLeafSize(*n) <= options_.max_embedded_leaf_bytes;
     std::string encoding;
-    const NodeRef ref = scheme_.ComputeRef(*n, is_root, &encoding);
+    const NodeRef ref = scheme_.ComputeRef(*n, is_root, embed ? nullptr : &encoding);
     n->dirty = false;
     slot->ref = ref;
     if (!ref.is_hash()) return Status::OK();  // inline: lives inside its parent
+    if (embed) {
+      // Written with (and cached with) the parent branch, which this batch rewrites.
+      slot->version = 0;
+      return Status::OK();
+    }
     n->stored_version = st->version;
     std::string key = NodeKey(*path, st->version);
     std::string record = EncodeRecord(encoding, *n);
@@ -758,15 +901,16 @@ class TrieImpl final : public Trie {
     // the reader expects, so an entry from a commit that never lands (its version is
     // then reused with other content) can only miss, never mislead. Pinned levels stay
     // linked instead.
-    // Leaves are cached when next read rather than now: a random update rarely reads
-    // its leaf again soon, and branches are what every later walk passes through.
+    // A leaf with a record of its own (a root, or one too large to embed) is cached
+    // when next read rather than now: a random update rarely reads it again soon.
     if (path->size() >= options_.pinned_levels && !n->is_leaf()) {
       cache_.Insert(key, ref, slot->node);
     }
     st->writes.emplace_back(std::move(key), std::move(record));
     slot->version = st->version;
     // Below the pinned levels, published nodes are reached through the cache and the
-    // store, not through links from their parents (inline children stay attached).
+    // store, not through links from their parents (inline and embedded children stay
+    // attached: they have no key of their own).
     // The pinned upper levels stay linked: every operation passes through them.
     if (path->size() >= options_.pinned_levels) slot->node.reset();
     return Status::OK();
@@ -843,7 +987,7 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
     state->root.node_version = 0;
   } else if (root_slot.node != nullptr && root_slot.node->dirty) {
     const bool parallel = !subtries_hashed && ops.size() >= options_.parallel_hash_min_ops;
-    VELLUM_RETURN_IF_ERROR(HashSubtree(&root_slot, &path, true, &st, parallel));
+    VELLUM_RETURN_IF_ERROR(HashSubtree(&root_slot, &path, true, false, &st, parallel));
     state->root.hash = root_slot.ref.hash();
     state->root.node_version = version;
     if (options_.pinned_levels > 0) state->root_node = root_slot.node;
@@ -924,22 +1068,28 @@ Status TrieImpl::Prune(uint64_t oldest_retained) {
 
   // Nodes superseded at or before the retention point are used by no retained version.
   // A crash part-way leaves stale records whose nodes may already be gone; deleting a
-  // missing key is harmless, so the next Prune simply finishes the job.
-  for (;;) {
-    NodeWriteBatch batch;
-    Status parse_status;
-    VELLUM_RETURN_IF_ERROR(store_->Scan(StaleKey(0), StaleKey(oldest_retained + 1),
-                                        [&](std::string_view key, std::string_view value) {
-                                          parse_status = AddStaleDeletes(value, &batch);
-                                          batch.Delete(std::string(key));
-                                          return parse_status.ok() &&
-                                                 batch.ops.size() < kPruneBatchOps;
-                                        }));
-    VELLUM_RETURN_IF_ERROR(parse_status);
-    if (batch.ops.empty()) break;
-    VELLUM_RETURN_IF_ERROR(store_->Write(batch, options_.sync));
-  }
-  return Status::OK();
+  // missing key is harmless, and the "pruned" mark, written last, says how far the
+  // stale records were applied, so the next Prune simply finishes the job.
+  uint64_t pruned = 0;
+  VELLUM_RETURN_IF_ERROR(ReadMeta("pruned", &pruned));
+  if (pruned >= oldest_retained) return Status::OK();
+  NodeWriteBatch batch;
+  Status status;
+  VELLUM_RETURN_IF_ERROR(ForEachCommitRecord(
+      pruned + 1, oldest_retained, kStaleSuffix, [&](uint64_t since, std::string_view value) {
+        status = AddStaleDeletes(value, &batch);
+        batch.Delete(StaleKey(since));
+        if (status.ok() && batch.ops.size() >= kPruneBatchOps) {
+          status = store_->Write(batch, options_.sync);
+          batch.ops.clear();
+        }
+        return status.ok();
+      }));
+  VELLUM_RETURN_IF_ERROR(status);
+  std::string mark;
+  AppendBE64(&mark, oldest_retained);
+  batch.Put(Key(kMetaTag) + "pruned", std::move(mark));
+  return store_->Write(batch, options_.sync);
 }
 
 Status TrieImpl::AddStaleDeletes(std::string_view record, NodeWriteBatch* batch) const {

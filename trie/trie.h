@@ -87,6 +87,14 @@ struct TrieOptions {
   // memory after a commit, so reads and updates pass through them without a cache
   // lookup. 4 levels hold at most 4,369 branches (about 7 MiB).
   size_t pinned_levels = 4;
+  // A leaf under a branch whose path and value take at most this many bytes is stored
+  // inside the branch's record rather than under a key of its own (docs/formats/trie.md):
+  // every change to the leaf rewrites the branch anyway, so this saves a store write per
+  // changed key and a store read per split, but the node cache then holds each such
+  // leaf with its branch. It pays when cache_bytes holds the leaves (docs/PERFORMANCE.md);
+  // 0 (the default) stores every leaf on its own. Only writing depends on it: records
+  // of either form are always readable.
+  size_t max_embedded_leaf_bytes = 0;
   TaskRunner* task_runner = nullptr;  // not owned
   // Write commits with sync (see NodeStore::Write).
   bool sync = false;

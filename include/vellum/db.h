@@ -146,6 +146,11 @@ class DB {
   virtual Status Close() = 0;
 
   // --- writes
+  // Commits `batch` as one version (grouped with concurrent commits). A validation
+  // error (InvalidArgument, NotFound, AlreadyExists, Aborted) changes nothing. An
+  // IOError means the outcome is unknown, as with any database whose write or sync
+  // fails: the commit may or may not be there after a restart, so read before
+  // retrying. After an IOError the ledger takes no more writes until it is reopened.
   virtual Result<CommitInfo> Write(const WriteOptions& options, const WriteBatch& batch) = 0;
   virtual std::unique_ptr<Transaction> BeginTransaction() = 0;
 

@@ -74,12 +74,10 @@ struct Options {
 
 struct ReadOptions {
   // Read the state as of this version (the latest when unset). A version older than
-  // the retention window is NotFound.
+  // the retention window is NotFound. Every read is verified against that version's
+  // state root (trie nodes re-hashed, the value decrypted and re-hashed); there is no
+  // unverified read.
   std::optional<uint64_t> version;
-  // Verify the read against the state root (walk the trie, re-hash every node and
-  // the value). Off reads the key's history index directly: faster, and still
-  // authenticated by the encryption, but not checked against the root.
-  bool verify = true;
 };
 
 struct WriteOptions {

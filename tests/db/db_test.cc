@@ -176,13 +176,6 @@ TEST(DBRead, VersionsAndDeletes) {
   ReadOptions future;
   future.version = v3.version + 1;
   EXPECT_EQ(db->Get(future, "t", "k").status().code(), StatusCode::kNotFound);
-  // Unverified reads through the history index agree.
-  ReadOptions fast;
-  fast.verify = false;
-  fast.version = v2.version;
-  auto value = db->Get(fast, "t", "k");
-  ASSERT_TRUE(value.ok());
-  EXPECT_EQ(**value, "two");
   // Deleting the same value under two keys keeps the other (values are shared).
   WriteBatch shared;
   shared.Put("t", "a", "same");

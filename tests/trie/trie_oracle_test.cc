@@ -246,6 +246,11 @@ TEST_P(TrieOracleTest, RandomBatchesMatchFromScratchRoots) {
     options.parallel_hash_min_ops = 8;
   }
   SCOPED_TRACE(runner ? "parallel batches" : "sequential batches");
+  // Leaves inside their parents' records, on their own, or some of each (by size);
+  // the setting changes at every reopen, so records of both forms meet in one trie.
+  const size_t embed_choices[] = {256, 0, 20};
+  size_t embed_choice = (seed >> 2) % 3;
+  options.max_embedded_leaf_bytes = embed_choices[embed_choice];
   auto trie_or = Trie::Open(options, &store);
   ASSERT_TRUE(trie_or.ok()) << trie_or.status().ToString();
   std::unique_ptr<Trie> trie = std::move(trie_or).value();
@@ -318,6 +323,8 @@ TEST_P(TrieOracleTest, RandomBatchesMatchFromScratchRoots) {
     if (b % 300 == 0) {
       // Reopen from the store and compare every version's root.
       trie.reset();
+      embed_choice = (embed_choice + 1) % 3;
+      options.max_embedded_leaf_bytes = embed_choices[embed_choice];
       auto reopened = Trie::Open(options, &store);
       ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
       trie = std::move(reopened).value();

@@ -17,7 +17,7 @@ using ::vellum::testing::RandomBytes;
 
 size_t CountNodes(MemNodeStore& store) {
   size_t n = 0;
-  for (const auto& [k, v] : store.entries_for_testing()) n += (!k.empty() && k[0] == 'n') ? 1 : 0;
+  for (const auto& [k, v] : store.entries_for_testing()) n += KindOfKey(k) == StoredKind::kNode;
   return n;
 }
 
@@ -39,13 +39,26 @@ void ExpectVersionExact(Trie* trie, uint64_t version, const Model& model) {
   }
 }
 
-class TriePruneTest : public ::testing::TestWithParam<TrieScheme> {};
+class TriePruneTest : public ::testing::TestWithParam<TrieScheme> {
+ protected:
+  void RetainedVersionsStayExactAndGarbageGoes(size_t max_embedded_leaf_bytes);
+};
 
+// Leaves inside their branches' records (the default), always on their own, and a mix
+// (values of up to 40 bytes straddle the limit of 24).
 TEST_P(TriePruneTest, RetainedVersionsStayExactAndGarbageGoes) {
+  for (size_t max_embedded : {size_t{256}, size_t{0}, size_t{24}}) {
+    SCOPED_TRACE("max_embedded_leaf_bytes " + std::to_string(max_embedded));
+    RetainedVersionsStayExactAndGarbageGoes(max_embedded);
+  }
+}
+
+void TriePruneTest::RetainedVersionsStayExactAndGarbageGoes(size_t max_embedded_leaf_bytes) {
   std::mt19937_64 rng(99);
   MemNodeStore store;
   TrieOptions options;
   options.scheme = GetParam();
+  options.max_embedded_leaf_bytes = max_embedded_leaf_bytes;
   auto trie_or = Trie::Open(options, &store);
   ASSERT_TRUE(trie_or.ok());
   std::unique_ptr<Trie> trie = std::move(trie_or).value();
@@ -110,7 +123,48 @@ TEST_P(TriePruneTest, RetainedVersionsStayExactAndGarbageGoes) {
   EXPECT_EQ(info->root.hash, trie->LatestRoot().hash);
   EXPECT_EQ(CountNodes(store), CountNodes(fresh_store));
   // No stale records are left behind either.
-  for (const auto& [k, v] : store.entries_for_testing()) EXPECT_NE(k[0], 's');
+  for (const auto& [k, v] : store.entries_for_testing()) {
+    EXPECT_NE(KindOfKey(k), StoredKind::kStale);
+  }
+}
+
+// Versions without a stale record (the first commit supersedes nothing), pruned to
+// and past, with the version records around them kept or dropped.
+TEST_P(TriePruneTest, VersionsWithoutStaleRecords) {
+  MemNodeStore store;
+  TrieOptions options;
+  options.scheme = GetParam();
+  auto trie_or = Trie::Open(options, &store);
+  ASSERT_TRUE(trie_or.ok());
+  std::unique_ptr<Trie> trie = std::move(trie_or).value();
+  std::mt19937_64 rng(7);
+  Model model;
+  std::vector<TrieOp> ops;
+  for (int i = 0; i < 30; ++i) {
+    ops.push_back({RandomBytes(rng, 32), RandomBytes(rng, 8)});
+    model[ops.back().key] = ops.back().value;
+  }
+  ASSERT_TRUE(trie->Commit(1, ops).ok());
+  ASSERT_OK(trie->Prune(1));
+  ExpectVersionExact(trie.get(), 1, model);
+  ASSERT_TRUE(trie->Commit(5, {{ops[0].key, RandomBytes(rng, 8)}}).ok());
+  Model at5;
+  ASSERT_OK(CollectEntries(*trie, 5, &at5));
+  ASSERT_OK(trie->Prune(3));  // the record at 1 describes version 3
+  ExpectVersionExact(trie.get(), 3, [&] {
+    Model m;
+    for (const TrieOp& op : ops) m[op.key] = op.value;
+    return m;
+  }());
+  ASSERT_OK(trie->Prune(5));
+  ExpectVersionExact(trie.get(), 5, at5);
+  trie.reset();
+  trie_or = Trie::Open(options, &store);
+  ASSERT_TRUE(trie_or.ok()) << trie_or.status().ToString();
+  trie = std::move(trie_or).value();
+  EXPECT_EQ(trie->LatestVersion(), 5u);
+  EXPECT_EQ(trie->OldestVersion(), 5u);
+  ExpectVersionExact(trie.get(), 5, at5);
 }
 
 VELLUM_INSTANTIATE_FOR_SCHEMES(TriePruneTest);

@@ -9,6 +9,7 @@
 
 #include "tests/test_util.h"
 #include "tests/trie/scheme_param.h"
+#include "tests/trie/trie_test_util.h"
 
 namespace vellum::trie {
 namespace {
@@ -27,6 +28,7 @@ class TrieTest : public ::testing::TestWithParam<TrieScheme> {
     options.cache_bytes = cache_bytes;
     options.task_runner = runner;
     options.parallel_hash_min_ops = 64;
+    options.max_embedded_leaf_bytes = max_embedded_leaf_bytes_;
     auto trie = Trie::Open(options, &store_);
     EXPECT_TRUE(trie.ok()) << trie.status().ToString();
     return trie.ok() ? std::move(trie).value() : nullptr;
@@ -38,7 +40,11 @@ class TrieTest : public ::testing::TestWithParam<TrieScheme> {
     return info.ok() ? info->root.hash : Hash256{};
   }
 
+  // Flips one byte of every stored node record in turn; see the tests below.
+  void CheckEveryDamagedNodeIsReported();
+
   MemNodeStore store_;
+  size_t max_embedded_leaf_bytes_ = 0;
 };
 
 TEST_P(TrieTest, EmptyTrie) {
@@ -233,7 +239,16 @@ TEST_P(TrieTest, ParallelBatchesGiveTheSameTrie) {
   EXPECT_EQ(parallel_store.size(), store_.size());
 }
 
-TEST_P(TrieTest, CorruptedNodeIsReportedWithVersionAndPath) {
+TEST_P(TrieTest, CorruptedNodeIsReportedWithVersionAndPath) { CheckEveryDamagedNodeIsReported(); }
+
+// The same with leaves stored inside their branches' records: damage to a leaf's bytes
+// there is caught against the hash the branch holds for it.
+TEST_P(TrieTest, CorruptedEmbeddedLeafIsReportedWithVersionAndPath) {
+  max_embedded_leaf_bytes_ = 256;
+  CheckEveryDamagedNodeIsReported();
+}
+
+void TrieTest::CheckEveryDamagedNodeIsReported() {
   std::mt19937_64 rng(5);
   std::vector<TrieOp> ops;
   std::vector<Bytes> keys;
@@ -250,7 +265,7 @@ TEST_P(TrieTest, CorruptedNodeIsReportedWithVersionAndPath) {
   auto& entries = store_.entries_for_testing();
   std::vector<std::string> node_keys;
   for (const auto& [k, v] : entries) {
-    if (!k.empty() && k[0] == 'n') node_keys.push_back(k);
+    if (KindOfKey(k) == StoredKind::kNode) node_keys.push_back(k);
   }
   ASSERT_FALSE(node_keys.empty());
   for (const std::string& node_key : node_keys) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "base/bytes.h"
 #include "trie/trie.h"
@@ -24,6 +25,18 @@ inline Status CollectEntries(const Trie& trie, uint64_t version, Model* out) {
     (*out)[Bytes(k.begin(), k.end())] = Bytes(v.begin(), v.end());
     return true;
   });
+}
+
+// What a store key (of a trie with an empty key prefix) holds, by the layout of
+// docs/formats/trie.md: 'n' BE64(version) then BE16(nibble count) and the packed path
+// for a node, FF FE for the version's stale record, FF FF for its version record.
+enum class StoredKind { kNode, kStale, kVersion, kOther };
+inline StoredKind KindOfKey(const std::string& key) {
+  if (key.size() < 11 || key[0] != 'n') return StoredKind::kOther;
+  const unsigned suffix = (static_cast<uint8_t>(key[9]) << 8) | static_cast<uint8_t>(key[10]);
+  if (key.size() == 11 && suffix == 0xfffe) return StoredKind::kStale;
+  if (key.size() == 11 && suffix == 0xffff) return StoredKind::kVersion;
+  return StoredKind::kNode;
 }
 
 }  // namespace vellum::trie
