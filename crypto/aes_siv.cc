@@ -204,7 +204,7 @@ struct AesSiv::ContextPool {
     } else {
       // T = dbl(D) xor pad(P), pad(P) = P || 0x80 || zeros.
       Double(d.bytes);
-      std::memcpy(last.bytes.data(), p.data(), p.size());
+      if (!p.empty()) std::memcpy(last.bytes.data(), p.data(), p.size());
       last.bytes[p.size()] = 0x80;
       Xor(last.bytes, d.bytes.data());
       ctx.Cmac({last.bytes}, v);
