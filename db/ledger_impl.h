@@ -183,6 +183,9 @@ class LedgerImpl final : public DB {
   // ReadEntry, and the entry's hash proven to be leaf index-1 of the trusted log root
   // of `state` (an inclusion proof from the stored nodes).
   Result<logchain::StoredEntry> ReadVerifiedEntry(const State& state, uint64_t index);
+  // Entry `index`'s encoded share set; std::nullopt once Forget destroyed it (the
+  // forget mark checked). Corruption when it is missing.
+  Result<std::optional<std::string>> ReadShareSet(uint64_t index);
   // The root of the state at `version` (< state.version), from the top trie's version
   // record, checked against the state root that version's log entry records (the log
   // records one entry per version). Verified roots are cached.

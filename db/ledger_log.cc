@@ -108,6 +108,23 @@ Result<trie::TrieRoot> LedgerImpl::VerifiedRootAt(const State& state, uint64_t v
   return root;
 }
 
+Result<std::optional<std::string>> LedgerImpl::ReadShareSet(uint64_t index) {
+  std::string shares;
+  rocksdb::Status s =
+      rocks_->Get(rocksdb::ReadOptions(), cf(kLog), format::ShareSetKey(index), &shares);
+  if (s.IsNotFound()) {
+    return Status::Corruption("the key shares of log entry " + std::to_string(index) +
+                              " are missing");
+  }
+  if (!s.ok()) return RocksStatus(s, "reading a share set");
+  if (format::IsForgetMark(shares)) {
+    VELLUM_ASSIGN_OR_RETURN(uint64_t when, format::DecodeForgetMark(keys_.get(), index, shares));
+    (void)when;
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(std::move(shares));
+}
+
 Result<LogEntryInfo> LedgerImpl::GetLogEntry(uint64_t index) {
   std::shared_ptr<const State> state = CurrentState();
   if (index == 0 || index > state->log_size) {
@@ -126,25 +143,16 @@ Result<LogEntryInfo> LedgerImpl::GetLogEntry(uint64_t index) {
   info.key_share_set_id = entry.header.key_share_set_id;
   info.entry_hash = entry.entry_hash;
   info.payload_bytes = entry.payload_ciphertext.size();
-  std::string shares;
-  rocksdb::Status s =
-      rocks_->Get(rocksdb::ReadOptions(), cf(kLog), format::ShareSetKey(index), &shares);
-  if (s.IsNotFound()) {
-    return Status::Corruption("the key shares of log entry " + std::to_string(index) +
-                              " are missing");
-  }
-  if (!s.ok()) return RocksStatus(s, "reading a share set");
-  if (format::IsForgetMark(shares)) {
-    VELLUM_ASSIGN_OR_RETURN(uint64_t when, format::DecodeForgetMark(keys_.get(), index, shares));
-    (void)when;
+  VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> shares, ReadShareSet(index));
+  if (!shares) {
     info.forgotten = true;
     return info;
   }
-  if (logchain::ShareSetId(AsBytes(shares)) != entry.header.key_share_set_id) {
+  if (logchain::ShareSetId(AsBytes(*shares)) != entry.header.key_share_set_id) {
     return Status::Corruption("the key shares of log entry " + std::to_string(index) +
                               " are not the ones its header commits to (altered)");
   }
-  VELLUM_ASSIGN_OR_RETURN(auto set, logchain::DecodeShareSet(AsBytes(shares)));
+  VELLUM_ASSIGN_OR_RETURN(auto set, logchain::DecodeShareSet(AsBytes(*shares)));
   info.threshold = set.threshold;
   info.holders = static_cast<int>(set.shares.size());
   return info;
@@ -158,17 +166,8 @@ Result<std::vector<LogOp>> LedgerImpl::DecryptLogEntry(uint64_t index,
                             std::to_string(state->log_size) + " entries)");
   }
   VELLUM_ASSIGN_OR_RETURN(logchain::StoredEntry entry, ReadVerifiedEntry(*state, index));
-  std::string shares;
-  rocksdb::Status s =
-      rocks_->Get(rocksdb::ReadOptions(), cf(kLog), format::ShareSetKey(index), &shares);
-  if (s.IsNotFound()) {
-    return Status::Corruption("the key shares of log entry " + std::to_string(index) +
-                              " are missing");
-  }
-  if (!s.ok()) return RocksStatus(s, "reading a share set");
-  if (format::IsForgetMark(shares)) {
-    VELLUM_ASSIGN_OR_RETURN(uint64_t when, format::DecodeForgetMark(keys_.get(), index, shares));
-    (void)when;
+  VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> shares, ReadShareSet(index));
+  if (!shares) {
     return Status::FailedPrecondition("log entry " + std::to_string(index) +
                                       " was forgotten: its key shares were destroyed, so its "
                                       "payload can no longer be decrypted");
@@ -185,7 +184,7 @@ Result<std::vector<LogOp>> LedgerImpl::DecryptLogEntry(uint64_t index,
         auto pair, crypto::X25519KeyPair::FromSecretKey(key->impl().key_pair.secret_key()));
     pairs.push_back(std::move(pair));
   }
-  auto payload = logchain::OpenLogEntry(entry, AsBytes(shares), pairs);
+  auto payload = logchain::OpenLogEntry(entry, AsBytes(*shares), pairs);
   if (!payload.ok()) {
     const std::string name = "log entry " + std::to_string(index);
     if (payload.status().message().find(name) != std::string::npos) return payload.status();
