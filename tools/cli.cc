@@ -3,8 +3,10 @@
 #include "tools/cli.h"
 
 #include <algorithm>
+#include <array>
 #include <istream>
 #include <ostream>
+#include <string>
 
 #include "tools/db_commands.h"
 #include "tools/key_commands.h"
@@ -345,6 +347,23 @@ int RunVellumDb(int argc, const char* const* argv, std::istream& in, std::ostrea
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   return RunVellumDb(DefaultRegistry(), std::move(args), in, out, err);
+}
+
+Result<std::string> ReadAll(std::istream& in, size_t max_size, std::string_view what) {
+  std::string data;
+  std::streambuf* buf = in.rdbuf();
+  if (buf == nullptr) return data;
+  std::array<char, 1 << 16> chunk{};
+  for (;;) {
+    const std::streamsize n = buf->sgetn(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    if (n <= 0) break;
+    if (data.size() + static_cast<size_t>(n) > max_size) {
+      return Status::ResourceExhausted(std::string(what) + " is larger than " +
+                                       std::to_string(max_size >> 20) + " MiB");
+    }
+    data.append(chunk.data(), static_cast<size_t>(n));
+  }
+  return data;
 }
 
 }  // namespace vellum::tools

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "tools/arg_parser.h"
+#include "vellum/result.h"
 #include "vellum/status.h"
 
 namespace vellum::tools {
@@ -141,6 +142,10 @@ std::string VersionString();
 
 // "line N", naming a line of the input (counted from 1) in messages.
 std::string LineName(size_t line_number);
+
+// Everything `in` holds, refusing more than `max_size` bytes (ResourceExhausted, naming
+// `what`).
+Result<std::string> ReadAll(std::istream& in, size_t max_size, std::string_view what);
 
 }  // namespace vellum::tools
 

@@ -62,18 +62,7 @@ Result<std::string> ReadWholeFile(const std::string& path, std::istream& in, siz
     }
     stream = &file;
   }
-  std::string data;
-  std::array<char, 1 << 16> chunk{};
-  std::streambuf* buf = stream->rdbuf();
-  while (buf != nullptr) {
-    const std::streamsize n = buf->sgetn(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    if (n <= 0) break;
-    if (data.size() + static_cast<size_t>(n) > max_size) {
-      return Status::ResourceExhausted(std::string(what) + " is larger than " +
-                                       std::to_string(max_size >> 20) + " MiB");
-    }
-    data.append(chunk.data(), static_cast<size_t>(n));
-  }
+  VELLUM_ASSIGN_OR_RETURN(std::string data, ReadAll(*stream, max_size, what));
   if (stream->bad()) return Status::IOError("reading " + std::string(what) + " failed");
   return data;
 }

@@ -112,22 +112,6 @@ class Input {
 };
 
 // The whole of `in`, refusing more than `max_size` bytes.
-Result<std::string> ReadAll(std::istream& in, size_t max_size, std::string_view what) {
-  std::string data;
-  std::streambuf* buf = in.rdbuf();
-  if (buf == nullptr) return data;
-  std::array<char, 1 << 16> chunk{};
-  for (;;) {
-    const std::streamsize n = buf->sgetn(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    if (n <= 0) break;
-    if (data.size() + static_cast<size_t>(n) > max_size) {
-      return Status::ResourceExhausted(std::string(what) + " is larger than " +
-                                       std::to_string(max_size >> 20) + " MiB");
-    }
-    data.append(chunk.data(), static_cast<size_t>(n));
-  }
-  return data;
-}
 
 // A JSON string field of `object` as hex bytes; `field` names it in messages.
 Result<Bytes> HexField(const nlohmann::json& object, const char* field) {
