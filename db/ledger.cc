@@ -612,15 +612,8 @@ Result<uint64_t> LedgerImpl::LastChange(uint64_t table_id, const crypto::Hash256
 Status LedgerImpl::CheckConflicts(
     const State& base, const ReadSet& reads,
     const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys) {
-  for (const auto& [name, snapshot_id] : reads.tables) {
-    auto it = base.tables.find(name);
-    uint64_t current_id = it == base.tables.end() ? 0 : it->second.id;
-    if (current_id != snapshot_id) {
-      return Status::Aborted("conflict: table '" + name +
-                             "' was created or dropped after version " +
-                             std::to_string(reads.snapshot_version));
-    }
-  }
+  // (The tables a transaction used are checked by the caller, against the group's
+  // view of them.)
   for (const auto& [table, key] : reads.keys) {
     auto it = base.tables.find(table);
     if (it == base.tables.end()) continue;  // covered by the table check (or created here)
@@ -716,19 +709,20 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
       }
       if (!status.ok()) break;
     }
-    if (status.ok() && w->reads != nullptr) status = CheckConflicts(*base, *w->reads, group_keys);
-    // Tables the transaction used must not have been created or dropped by writers
-    // earlier in this group either.
+    // Tables the transaction used must be as it saw them: not created or dropped since
+    // its snapshot, by an earlier commit or an earlier writer of this group.
     if (status.ok() && w->reads != nullptr) {
       for (const auto& [name, snapshot_id] : w->reads->tables) {
         auto it = tables.find(name);
         uint64_t id = it == tables.end() ? 0 : it->second.id;
         if (id != snapshot_id) {
           status = Status::Aborted("conflict: table '" + name +
-                                   "' is created or dropped by a concurrent commit");
+                                   "' was created or dropped after version " +
+                                   std::to_string(w->reads->snapshot_version));
         }
       }
     }
+    if (status.ok() && w->reads != nullptr) status = CheckConflicts(*base, *w->reads, group_keys);
     if (!status.ok()) {
       w->status = status;
       continue;

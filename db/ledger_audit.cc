@@ -52,7 +52,9 @@ Result<AuditReport> LedgerImpl::Verify(const AuditOptions& options) {
     if (!entry.ok()) {
       find(EntryName(index), entry.status().message());
       previous.reset();
-      // Keep the accumulator aligned with a placeholder so later nodes still compare.
+      // An unreadable entry has no hash: append a zero leaf in its place so that the
+      // indexes of later leaves stay right. Stored nodes that cover this leaf then
+      // differ and are reported too (they cannot be checked); the others still are.
       log.Append(crypto::Hash256{});
       continue;
     }
