@@ -28,6 +28,11 @@ class Inflights {
   void Add(uint64_t last_index);
   // Frees every message whose last index is <= `index` (acknowledged).
   void FreeLE(uint64_t index);
+  // Frees the oldest slot: a heartbeat answer shows the follower is alive, so an
+  // append lost on the way must not stall the window forever.
+  void FreeFirstOne() {
+    if (!last_indexes_.empty()) last_indexes_.pop_front();
+  }
   void Reset() { last_indexes_.clear(); }
 
  private:

@@ -590,6 +590,7 @@ void Raft::HandleHeartbeatResponse(const Message& m) {
   if (pr == nullptr) return;
   pr->recent_active = true;
   pr->probe_sent = false;
+  if (pr->state == ProgressState::kReplicate && pr->inflights.Full()) pr->inflights.FreeFirstOne();
   // A follower behind (or a probe that got no answer) gets another append.
   if (pr->match < log_.LastIndex()) SendAppend(m.from, true);
   if (m.context.empty()) return;

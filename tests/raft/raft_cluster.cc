@@ -185,17 +185,32 @@ void RaftCluster::ProcessReadies() {
   }
 }
 
+void RaftCluster::ReportSnapshot(const Message& m, bool delivered) {
+  if (m.type != MessageType::kSnapshot) return;
+  auto from = nodes_.find(m.from);
+  if (from != nodes_.end() && from->second.up) from->second.core->ReportSnapshot(m.to, delivered);
+}
+
+void RaftCluster::DropOne() {
+  if (in_flight_.empty()) return;
+  ReportSnapshot(in_flight_.front(), false);
+  in_flight_.pop_front();
+}
+
 bool RaftCluster::DeliverOne() {
   if (in_flight_.empty()) return false;
   Message m = std::move(in_flight_.front());
   in_flight_.pop_front();
   auto it = nodes_.find(m.to);
-  if (it == nodes_.end() || !it->second.up) return true;
   auto from = nodes_.find(m.from);
-  if (from == nodes_.end() || !from->second.up) return true;
-  if (!Linked(m.from, m.to)) return true;
-  if (filter && !filter(m)) return true;
+  const bool deliverable = it != nodes_.end() && it->second.up && from != nodes_.end() &&
+                           from->second.up && Linked(m.from, m.to) && (!filter || filter(m));
+  if (!deliverable) {
+    ReportSnapshot(m, false);
+    return true;
+  }
   VELLUM_CHECK(it->second.core->Step(m).ok());
+  ReportSnapshot(m, true);
   return true;
 }
 
@@ -279,6 +294,9 @@ void RaftCluster::Crash(NodeId id) {
   // What was not synced is gone: the hard state falls back to the synced one.
   n.storage->SetHardState(synced_hard_state_[id]);
   n.read_states.clear();
+  for (const Message& m : in_flight_) {
+    if (m.to == id) ReportSnapshot(m, false);
+  }
   std::erase_if(in_flight_, [&](const Message& m) { return m.to == id || m.from == id; });
 }
 
@@ -296,6 +314,7 @@ void RaftCluster::Restart(NodeId id) {
 
 void RaftCluster::Compact(NodeId id) {
   ClusterNode& n = node(id);
+  if (n.applied_index < n.storage->FirstIndex()) return;  // nothing new to compact
   VELLUM_CHECK(n.storage->CreateSnapshot(n.applied_index, n.conf, EncodeStateMachine(n)).ok());
   VELLUM_CHECK(n.storage->Compact(n.applied_index).ok());
 }

@@ -92,8 +92,11 @@ class RaftCluster {
   void ProcessReadies();
   // Delivers queued messages and processes Readies until nothing moves (bounded).
   void Settle(int max_rounds = 10'000);
-  // Delivers one queued message (the oldest); false when none is queued.
+  // Delivers one queued message (the oldest); false when none is queued. A snapshot
+  // that is delivered or lost is reported to its sender, as a transport would.
   bool DeliverOne();
+  // Drops the oldest queued message (network loss).
+  void DropOne();
   void Tick(NodeId id);
   void TickAll(int ticks = 1);
   // Ticks everyone until a leader is known to a majority, or gives up (returns 0).
@@ -127,9 +130,13 @@ class RaftCluster {
   //   log matching       two logs with the same term at an index agree before it;
   //   leader completeness every leader's log holds every entry applied anywhere.
   std::string CheckInvariants();
+  // The checks made as the run goes (election safety, state machine safety, leader
+  // completeness at each election): cheap enough for every step.
+  const std::string& CheckInvariantsCheap() const { return first_violation_; }
 
  private:
   void StartCore(ClusterNode& n);
+  void ReportSnapshot(const Message& m, bool delivered);
   void HandleReady(ClusterNode& n);
   void ApplyEntry(ClusterNode& n, const Entry& e);
   static Bytes EncodeStateMachine(const ClusterNode& n);
