@@ -24,6 +24,7 @@ void PutEntry(Bytes* out, const Entry& e) {
   PutVarint64(out, e.index);
   out->push_back(static_cast<uint8_t>(e.type));
   PutBytes(out, e.data);
+  PutBytes(out, e.seal);
 }
 
 void PutConfState(Bytes* out, const ConfState& c) {
@@ -85,6 +86,7 @@ class Reader {
     if (ok() && type > static_cast<uint8_t>(EntryType::kConfChange)) Fail("entry type");
     e.type = static_cast<EntryType>(type);
     e.data = Blob("entry data");
+    e.seal = Blob("entry seal");
     return e;
   }
   ConfState ReadConfState() {
@@ -125,8 +127,8 @@ class Reader {
 
 constexpr uint8_t kFlagReject = 1;
 constexpr uint8_t kFlagSnapshot = 2;
-// term, index, type and a data length: the smallest encoded entry.
-constexpr size_t kMinEntryBytes = 4;
+// term, index, type, a data length and a seal length: the smallest encoded entry.
+constexpr size_t kMinEntryBytes = 5;
 
 }  // namespace
 
@@ -151,6 +153,7 @@ Bytes EncodeMessage(const Message& m) {
     PutVarint64(&out, m.snapshot.metadata.index);
     PutVarint64(&out, m.snapshot.metadata.term);
     PutConfState(&out, m.snapshot.metadata.conf_state);
+    PutBytes(&out, m.snapshot.metadata.last_entry_hash);
     PutBytes(&out, m.snapshot.data);
   }
   return out;
@@ -189,6 +192,7 @@ Result<Message> DecodeMessage(ByteView data) {
     m.snapshot.metadata.index = r.Varint("snapshot index");
     m.snapshot.metadata.term = r.Varint("snapshot term");
     m.snapshot.metadata.conf_state = r.ReadConfState();
+    m.snapshot.metadata.last_entry_hash = r.Blob("snapshot last entry hash");
     m.snapshot.data = r.Blob("snapshot data");
     if (r.ok() && m.snapshot.metadata.index == 0) r.Fail("snapshot index");
   }

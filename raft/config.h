@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "raft/entry_auth.h"
 #include "raft/storage.h"
 #include "raft/types.h"
 #include "vellum/status.h"
@@ -53,6 +54,10 @@ struct Config {
   uint64_t max_uncommitted_bytes = 64 << 20;
   // Followers forward proposals to the leader; when false they refuse them.
   bool forward_proposals = true;
+  // When set, the leader seals every entry it appends (chain link + signature) and
+  // followers verify every entry before accepting it (raft/entry_auth.h). Not
+  // owned; must outlive the core. Every member of a cluster must agree on this.
+  EntryAuthenticator* entry_authenticator = nullptr;
 
   // InvalidArgument naming the first problem, or OK.
   Status Validate() const;

@@ -42,6 +42,8 @@ class RaftLog {
   // min(leader_commit, the last new entry).
   std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term,
                                       uint64_t leader_commit, std::span<const Entry> entries);
+  // The index of the first entry that is missing or has another term here, or 0.
+  uint64_t FindConflict(std::span<const Entry> entries) const;
   // Appends at the end (the leader's own entries). Returns the new last index.
   uint64_t Append(std::span<const Entry> entries);
 
@@ -73,9 +75,7 @@ class RaftLog {
   Result<Snapshot> GetSnapshot() const;
 
  private:
-  uint64_t UnstableOffset() const { return unstable_offset_; }
   void TruncateAndAppendUnstable(std::span<const Entry> entries);
-  uint64_t FindConflict(std::span<const Entry> entries) const;
 
   const Storage* storage_;
   // Entries from unstable_offset_ on, not yet persisted by the node.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "raft/entry_auth.h"
 #include "raft/storage.h"
 #include "vellum/check.h"
 
@@ -80,7 +81,7 @@ Status MemoryStorage::ApplySnapshot(const Snapshot& snapshot) {
   }
   snapshot_ = snapshot;
   entries_.assign(1,
-                  Entry{snapshot.metadata.term, snapshot.metadata.index, EntryType::kNormal, {}});
+                  Entry{snapshot.metadata.term, snapshot.metadata.index, EntryType::kNormal, {}, {}});
   return Status::OK();
 }
 
@@ -96,6 +97,7 @@ Status MemoryStorage::CreateSnapshot(uint64_t index, const ConfState& conf_state
   snapshot_.metadata.index = index;
   snapshot_.metadata.term = entries_[index - offset].term;
   snapshot_.metadata.conf_state = conf_state;
+  snapshot_.metadata.last_entry_hash = EntryHash(entries_[index - offset]);
   snapshot_.data = std::move(data);
   return Status::OK();
 }
@@ -112,7 +114,7 @@ Status MemoryStorage::Compact(uint64_t compact_index) {
   std::vector<Entry> kept;
   kept.reserve(entries_.size() - keep_from);
   kept.push_back(
-      Entry{entries_[keep_from].term, entries_[keep_from].index, EntryType::kNormal, {}});
+      Entry{entries_[keep_from].term, entries_[keep_from].index, EntryType::kNormal, {}, {}});
   for (size_t i = keep_from + 1; i < entries_.size(); ++i) kept.push_back(std::move(entries_[i]));
   entries_ = std::move(kept);
   return Status::OK();

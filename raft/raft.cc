@@ -100,6 +100,7 @@ Raft::Raft(const Config& config)
       max_message_bytes_(config.max_message_bytes),
       max_uncommitted_bytes_(config.max_uncommitted_bytes),
       forward_proposals_(config.forward_proposals),
+      authenticator_(config.entry_authenticator),
       log_(config.storage),
       tracker_(config.max_inflight_messages),
       // SplitMix64 needs a non-zero-ish start; mixing the id in keeps nodes that
@@ -183,12 +184,20 @@ void Raft::BecomeLeader() {
   self->BecomeReplicate();
   // The no-op of the new term: once it commits, every earlier entry is committed
   // too (section 5.4.2), and membership changes may follow.
-  Entry noop;
-  noop.term = term_;
-  noop.index = log_.LastIndex() + 1;
-  log_.Append(std::span<const Entry>(&noop, 1));
-  self->MaybeUpdate(noop.index);
-  pending_conf_index_ = noop.index;
+  std::vector<Entry> noop(1);
+  noop[0].term = term_;
+  noop[0].index = log_.LastIndex() + 1;
+  if (Status s = SealEntries(noop); !s.ok()) {
+    // Without a signature nobody would accept this leader's entries: let someone
+    // else lead (the signer, e.g. a KMS, may be back by the next election).
+    alarms_.push_back("cannot seal the no-op of term " + std::to_string(term_) + ": " +
+                      s.ToString());
+    BecomeFollower(term_, kNoNode);
+    return;
+  }
+  log_.Append(noop);
+  self->MaybeUpdate(noop[0].index);
+  pending_conf_index_ = noop[0].index;
   // A single-voter cluster commits on its own.
   MaybeCommit();
 }
@@ -395,7 +404,7 @@ void Raft::StepCandidate(const Message& m) {
         CampaignAs(CampaignKind::kElection);
       } else {
         BecomeLeader();
-        BroadcastAppend();
+        if (role_ == Role::kLeader) BroadcastAppend();
       }
       return;
     case VoteResult::kLost:
@@ -441,6 +450,79 @@ void Raft::StepFollower(const Message& m) {
   }
 }
 
+void Raft::RaiseAlarm(const Message& m, const Status& why) {
+  alarms_.push_back("refused " + std::string(MessageTypeName(m.type)) + " from node " +
+                    std::to_string(m.from) + " (term " + std::to_string(m.term) +
+                    "): " + why.ToString());
+}
+
+Result<Bytes> Raft::EntryHashAt(uint64_t index) const {
+  if (index + 1 == log_.FirstIndex()) {
+    auto snapshot = log_.GetSnapshot();
+    if (!snapshot.ok()) return snapshot.status();
+    if (snapshot->metadata.index == index) {
+      if (snapshot->metadata.last_entry_hash.empty()) return GenesisEntryHash();
+      return snapshot->metadata.last_entry_hash;
+    }
+    if (index == 0) return GenesisEntryHash();
+  }
+  auto entries = log_.Slice(index, index + 1, 0);
+  if (!entries.ok()) return entries.status();
+  VELLUM_CHECK_EQ(entries->size(), 1u);
+  return EntryHash(entries->front());
+}
+
+Status Raft::SealEntries(std::vector<Entry>& entries) {
+  if (authenticator_ == nullptr || entries.empty()) return Status::OK();
+  auto prev = EntryHashAt(entries.front().index - 1);
+  if (!prev.ok()) return prev.status();
+  Bytes prev_hash = std::move(prev).value();
+  for (Entry& e : entries) {
+    if (Status s = SealEntry(*authenticator_, id_, prev_hash, &e); !s.ok()) return s;
+    prev_hash = EntryHash(e);
+  }
+  return Status::OK();
+}
+
+Status Raft::CheckAppend(const Message& m) const {
+  // The shape first: entries must continue (m.index, m.log_term) without gaps, in
+  // non-decreasing terms no newer than the message's. Anything else would break
+  // the log's invariants, so it never reaches it.
+  uint64_t expected_index = m.index + 1;
+  uint64_t prev_term = m.log_term;
+  for (const Entry& e : m.entries) {
+    if (e.index != expected_index || e.term < prev_term || e.term > m.term) {
+      return Status::Corruption("entries are not a contiguous continuation of index " +
+                                std::to_string(m.index));
+    }
+    ++expected_index;
+    prev_term = e.term;
+  }
+  if (m.entries.empty() || !log_.MatchTerm(m.index, m.log_term)) return Status::OK();
+  const uint64_t conflict = log_.FindConflict(m.entries);
+  if (conflict != 0 && conflict <= log_.committed()) {
+    return Status::Corruption("entry " + std::to_string(conflict) +
+                              " contradicts a committed entry");
+  }
+  if (authenticator_ == nullptr) return Status::OK();
+  // The chain from our own copy of the previous entry, and every signature. An
+  // entry of the message's term must be signed by its sender, the term's leader.
+  auto prev = EntryHashAt(m.index);
+  if (!prev.ok()) return prev.status();
+  Bytes prev_hash = std::move(prev).value();
+  for (const Entry& e : m.entries) {
+    auto signer = VerifyEntrySeal(*authenticator_, prev_hash, e);
+    if (!signer.ok()) return signer.status();
+    if (e.term == m.term && *signer != m.from) {
+      return Status::Corruption("raft entry " + std::to_string(e.index) + " of term " +
+                                std::to_string(e.term) + " is signed by node " +
+                                std::to_string(*signer) + ", not by its leader");
+    }
+    prev_hash = EntryHash(e);
+  }
+  return Status::OK();
+}
+
 void Raft::HandleAppend(const Message& m) {
   Message resp;
   resp.type = MessageType::kAppendResponse;
@@ -450,6 +532,10 @@ void Raft::HandleAppend(const Message& m) {
     // Everything up to our commit index already matches the leader's log.
     resp.index = log_.committed();
     Send(std::move(resp));
+    return;
+  }
+  if (Status s = CheckAppend(m); !s.ok()) {
+    RaiseAlarm(m, s);
     return;
   }
   const auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries);
@@ -541,6 +627,11 @@ void Raft::StepLeader(const Message& m) {
 void Raft::HandleAppendResponse(const Message& m) {
   Progress* pr = tracker_.Get(m.from);
   if (pr == nullptr) return;  // not a member (any more)
+  if (m.index > log_.LastIndex()) {
+    RaiseAlarm(m, Status::Corruption("acknowledges index " + std::to_string(m.index) +
+                                     " past our last entry"));
+    return;
+  }
   pr->recent_active = true;
   if (m.reject) {
     uint64_t hint = m.reject_hint;
@@ -653,11 +744,15 @@ Status Raft::LeaderAppend(std::vector<Entry> entries, bool local) {
         "too many uncommitted raft entries (followers are slow or unreachable); retry later");
   }
   uint64_t index = log_.LastIndex();
+  uint64_t conf_index = 0;
   for (Entry& e : entries) {
     e.term = term_;
     e.index = ++index;
-    if (e.type == EntryType::kConfChange) pending_conf_index_ = e.index;
+    e.seal.clear();
+    if (e.type == EntryType::kConfChange) conf_index = e.index;
   }
+  if (Status s = SealEntries(entries); !s.ok()) return s;
+  if (conf_index != 0) pending_conf_index_ = conf_index;
   uncommitted_bytes_ += bytes;
   log_.Append(entries);
   tracker_.Get(id_)->MaybeUpdate(log_.LastIndex());

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "raft/config.h"
@@ -72,6 +73,9 @@ class Raft {
   // Output buffers, drained by RawNode.
   std::vector<Message>& outbox() { return outbox_; }
   std::vector<ReadState>& read_states() { return read_states_; }
+  // Messages refused because they would have broken the log's integrity (a bad
+  // seal, a broken chain, malformed entries, a conflict with a committed entry).
+  std::vector<std::string>& alarms() { return alarms_; }
   // Committed entries were handed out: the leader's uncommitted budget shrinks.
   void ReduceUncommittedBytes(const std::vector<Entry>& committed);
 
@@ -118,6 +122,14 @@ class Raft {
   void SendTimeoutNow(NodeId to);
   void Send(Message m);
   uint64_t FindConflictByTerm(uint64_t index, uint64_t term) const;
+  // The hash of entry `index` (or of the snapshot's last entry), for chaining.
+  Result<Bytes> EntryHashAt(uint64_t index) const;
+  // Seals `entries` (contiguous, following the last entry) when authenticating.
+  Status SealEntries(std::vector<Entry>& entries);
+  // Checks an append from a leader before anything of it is used; on failure the
+  // message is dropped and an alarm raised.
+  Status CheckAppend(const Message& m) const;
+  void RaiseAlarm(const Message& m, const Status& why);
 
   void LeaderReadIndex(Bytes context, NodeId requester);
   void ReleaseReadsUpTo(const Bytes& context);
@@ -134,6 +146,7 @@ class Raft {
   const uint64_t max_message_bytes_;
   const uint64_t max_uncommitted_bytes_;
   const bool forward_proposals_;
+  EntryAuthenticator* const authenticator_;
 
   uint64_t term_ = 0;
   NodeId vote_ = kNoNode;
@@ -160,6 +173,7 @@ class Raft {
   uint64_t random_state_;
   std::vector<Message> outbox_;
   std::vector<ReadState> read_states_;
+  std::vector<std::string> alarms_;
 };
 
 }  // namespace vellum::raft

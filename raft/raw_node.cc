@@ -6,6 +6,7 @@
 #include <string>
 
 #include "raft/codec.h"
+#include "raft/entry_auth.h"
 #include "raft/raft.h"
 #include "vellum/check.h"
 
@@ -85,7 +86,7 @@ bool RawNode::HasReady() const {
   return raft_->soft_state() != prev_soft_state_ || raft_->hard_state() != prev_hard_state_ ||
          !raft_->read_states().empty() || !log.UnstableEntries().empty() ||
          log.UnstableSnapshot().has_value() || log.HasNextCommittedEntries() ||
-         !raft_->outbox().empty();
+         !raft_->outbox().empty() || !raft_->alarms().empty();
 }
 
 Ready RawNode::GetReady() {
@@ -101,6 +102,8 @@ Ready RawNode::GetReady() {
   rd.committed_entries = log.NextCommittedEntries(max_committed_bytes_per_ready_);
   rd.messages = std::move(raft_->outbox());
   raft_->outbox().clear();
+  rd.alarms = std::move(raft_->alarms());
+  raft_->alarms().clear();
   rd.must_sync = !rd.entries.empty() || hs.term != prev_hard_state_.term ||
                  hs.vote != prev_hard_state_.vote || !rd.snapshot.empty();
   return rd;
@@ -143,6 +146,7 @@ Snapshot BootstrapSnapshot(std::vector<NodeId> voters) {
   s.metadata.index = 1;
   s.metadata.term = 1;
   s.metadata.conf_state.voters = std::move(voters);
+  s.metadata.last_entry_hash = GenesisEntryHash();
   return s;
 }
 

@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "raft/config.h"
@@ -37,6 +38,9 @@ struct Ready {
   Snapshot snapshot;                     // to persist and apply, when not empty()
   std::vector<Entry> committed_entries;  // to apply, in order
   std::vector<Message> messages;         // to send after persisting
+  // Peer messages refused to protect the log's integrity: log them and raise an
+  // alarm (metrics); the core carries on without them.
+  std::vector<std::string> alarms;
   // Whether step 1 must reach stable storage before step 2 (a vote, a term or
   // entries changed); commit-index-only changes need not be synced.
   bool must_sync = false;

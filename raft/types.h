@@ -33,6 +33,9 @@ struct Entry {
   uint64_t index = 0;
   EntryType type = EntryType::kNormal;
   Bytes data;
+  // The leader's seal when the cluster authenticates its log (raft/entry_auth.h):
+  // the previous entry's hash, the signer and its signature. Empty otherwise.
+  Bytes seal;
 
   bool operator==(const Entry&) const = default;
 };
@@ -81,6 +84,9 @@ struct SnapshotMetadata {
   uint64_t index = 0;  // the last entry the snapshot covers
   uint64_t term = 0;   // that entry's term
   ConfState conf_state;
+  // EntryHash of that entry (all zeros for a cluster's bootstrap snapshot): the
+  // first entry after the snapshot chains to it.
+  Bytes last_entry_hash;
 
   bool operator==(const SnapshotMetadata&) const = default;
 };

@@ -6,7 +6,54 @@
 
 namespace vellum::raft::testing {
 
+namespace {
+
+class TestAuthenticator final : public EntryAuthenticator {
+ public:
+  TestAuthenticator(const crypto::Ed25519KeyPair* key,
+                    const std::map<NodeId, crypto::Ed25519KeyPair>* keys,
+                    const std::set<NodeId>* members)
+      : key_(key), keys_(keys), members_(members) {}
+  Result<Bytes> Sign(ByteView message) override {
+    const crypto::Ed25519Signature sig = key_->Sign(message);
+    return Bytes(sig.begin(), sig.end());
+  }
+  Status Verify(NodeId signer, ByteView message, ByteView signature) const override {
+    if (!members_->contains(signer)) {
+      return Status::PermissionDenied("node " + std::to_string(signer) + " is not a member");
+    }
+    return crypto::Ed25519Verify(keys_->at(signer).public_key(), message, signature);
+  }
+
+ private:
+  const crypto::Ed25519KeyPair* key_;
+  const std::map<NodeId, crypto::Ed25519KeyPair>* keys_;
+  const std::set<NodeId>* members_;
+};
+
+}  // namespace
+
+TestKeyring::TestKeyring() {
+  for (NodeId id = 1; id <= kMaxTestNodes; ++id) {
+    crypto::SecureBytes seed(crypto::Ed25519KeyPair::kSeedSize);
+    std::fill(seed.data(), seed.data() + seed.size(), static_cast<uint8_t>(id));
+    auto key = crypto::Ed25519KeyPair::FromSeed(seed);
+    VELLUM_CHECK(key.ok());
+    keys_.emplace(id, std::move(key).value());
+  }
+}
+
+std::unique_ptr<EntryAuthenticator> TestKeyring::AuthenticatorFor(NodeId id) {
+  return std::make_unique<TestAuthenticator>(&keys_.at(id), &keys_, &members_);
+}
+
+Bytes TestKeyring::SignAs(NodeId id, ByteView message) const {
+  const crypto::Ed25519Signature sig = keys_.at(id).Sign(message);
+  return Bytes(sig.begin(), sig.end());
+}
+
 RaftCluster::RaftCluster(std::vector<NodeId> voters, ClusterOptions options) : options_(options) {
+  for (NodeId id : voters) keyring_.members().insert(id);
   const Snapshot boot = BootstrapSnapshot(voters);
   for (NodeId id : voters) {
     ClusterNode& n = nodes_[id];
@@ -23,6 +70,7 @@ RaftCluster::RaftCluster(std::vector<NodeId> voters, ClusterOptions options) : o
 
 void RaftCluster::AddServer(NodeId id) {
   VELLUM_CHECK(!nodes_.contains(id));
+  keyring_.members().insert(id);
   ClusterNode& n = nodes_[id];
   n.id = id;
   synced_hard_state_[id] = HardState{};
@@ -41,6 +89,11 @@ void RaftCluster::StartCore(ClusterNode& n) {
   c.random_seed = options_.seed * 1000003 + n.id;
   c.max_message_bytes = options_.max_message_bytes;
   c.max_inflight_messages = options_.max_inflight_messages;
+  if (options_.authenticate_entries) {
+    auto& auth = authenticators_[n.id];
+    if (!auth) auth = keyring_.AuthenticatorFor(n.id);
+    c.entry_authenticator = auth.get();
+  }
   auto core = RawNode::Create(c);
   VELLUM_CHECK(core.ok());
   n.core = std::move(core).value();
@@ -147,6 +200,7 @@ void RaftCluster::HandleReady(ClusterNode& n) {
   }
   for (const Entry& e : rd.committed_entries) ApplyEntry(n, e);
   for (const ReadState& rs : rd.read_states) n.read_states.push_back(rs);
+  for (const std::string& alarm : rd.alarms) n.alarms.push_back(alarm);
   n.core->Advance(rd);
 
   // Election safety and leader completeness, checked as leaders appear.
@@ -209,6 +263,7 @@ bool RaftCluster::DeliverOne() {
     ReportSnapshot(m, false);
     return true;
   }
+  if (mutate) mutate(m);
   VELLUM_CHECK(it->second.core->Step(m).ok());
   ReportSnapshot(m, true);
   return true;

@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "crypto/ed25519.h"
 #include "raft/codec.h"
+#include "raft/entry_auth.h"
 #include "raft/raft.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
@@ -41,6 +43,8 @@ struct ClusterNode {
   uint64_t applied_index = 0;
   ConfState conf;
   std::vector<ReadState> read_states;
+  // Alarms the core raised (refused messages), in order.
+  std::vector<std::string> alarms;
   // The index applied when each ReadState arrived (to check reads are served at
   // or after their index).
   uint64_t ticks = 0;
@@ -54,6 +58,26 @@ struct ClusterOptions {
   uint64_t seed = 1;
   uint64_t max_message_bytes = 1 << 20;
   size_t max_inflight_messages = 256;
+  // Seal and verify every entry (raft/entry_auth.h) with per-node Ed25519 keys.
+  bool authenticate_entries = false;
+};
+
+// Ed25519 keys for node ids 1..kMaxTestNodes (node i's seed is i repeated), and an
+// EntryAuthenticator per node that signs with its own key and accepts the
+// signatures of every id in `members` (shared, so tests can change membership).
+class TestKeyring {
+ public:
+  static constexpr NodeId kMaxTestNodes = 16;
+  TestKeyring();
+  std::unique_ptr<EntryAuthenticator> AuthenticatorFor(NodeId id);
+  // Ids whose signatures are accepted.
+  std::set<NodeId>& members() { return members_; }
+  // Signs as `id` whether or not it is a member (for forging tests).
+  Bytes SignAs(NodeId id, ByteView message) const;
+
+ private:
+  std::map<NodeId, crypto::Ed25519KeyPair> keys_;
+  std::set<NodeId> members_;
 };
 
 class RaftCluster {
@@ -86,6 +110,9 @@ class RaftCluster {
   bool Linked(NodeId from, NodeId to) const { return !cut_.contains({from, to}); }
   // Called for every message about to be delivered; return false to drop it.
   std::function<bool(const Message&)> filter;
+  // Called for every message that passes the filter, to tamper with it in flight.
+  std::function<void(Message&)> mutate;
+  TestKeyring& keyring() { return keyring_; }
 
   // --- driving -----------------------------------------------------------------
   // Handles every node's Ready (persist, queue messages, apply, advance).
@@ -143,6 +170,8 @@ class RaftCluster {
   static void DecodeStateMachine(ByteView data, ClusterNode* n);
 
   ClusterOptions options_;
+  TestKeyring keyring_;
+  std::map<NodeId, std::unique_ptr<EntryAuthenticator>> authenticators_;
   std::map<NodeId, ClusterNode> nodes_;
   std::deque<Message> in_flight_;
   std::set<std::pair<NodeId, NodeId>> cut_;

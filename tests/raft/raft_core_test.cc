@@ -312,10 +312,13 @@ TEST(RaftCodec, MessagesRoundTrip) {
   m.reject = true;
   m.reject_hint = 17;
   m.context = ToBytes("ctx");
-  m.entries.push_back(Entry{98, 1234568, EntryType::kNormal, ToBytes("hello")});
-  m.entries.push_back(Entry{99, 1234569, EntryType::kConfChange,
-                            EncodeConfChange({ConfChangeType::kAddLearner, 9, ToBytes("a")})});
-  m.snapshot.metadata = {1000, 50, ConfState{{1, 2, 3}, {9}}};
+  m.entries.push_back(Entry{98, 1234568, EntryType::kNormal, ToBytes("hello"), ToBytes("seal")});
+  m.entries.push_back(Entry{99,
+                            1234569,
+                            EntryType::kConfChange,
+                            EncodeConfChange({ConfChangeType::kAddLearner, 9, ToBytes("a")}),
+                            {}});
+  m.snapshot.metadata = {1000, 50, ConfState{{1, 2, 3}, {9}}, Bytes(32, 7)};
   m.snapshot.data = ToBytes("state");
   auto decoded = DecodeMessage(EncodeMessage(m));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -331,7 +334,7 @@ TEST(RaftCodec, EveryTruncationAndMostByteFlipsAreRejectedOrHarmless) {
   m.index = 10;
   m.log_term = 4;
   m.commit = 9;
-  m.entries.push_back(Entry{5, 11, EntryType::kNormal, ToBytes("payload")});
+  m.entries.push_back(Entry{5, 11, EntryType::kNormal, ToBytes("payload"), {}});
   const Bytes encoded = EncodeMessage(m);
   for (size_t n = 0; n < encoded.size(); ++n) {
     EXPECT_FALSE(DecodeMessage(ByteView(encoded.data(), n)).ok()) << "truncated to " << n;

@@ -235,5 +235,154 @@ TEST(RaftScenario, RemovingTheLeaderDuringAPartitionOfAFollower) {
   EXPECT_EQ(c.CheckInvariants(), "");
 }
 
+// --- Hardening: the log is a signed hash chain ----------------------------------
+
+ClusterOptions AuthenticatedOptions() {
+  ClusterOptions options;
+  options.authenticate_entries = true;
+  return options;
+}
+
+bool AnyAlarmContains(const testing::ClusterNode& n, std::string_view text) {
+  return std::any_of(n.alarms.begin(), n.alarms.end(),
+                     [&](const std::string& a) { return a.find(text) != std::string::npos; });
+}
+
+// An append from `from` (the leader) to `to` carrying one entry of the leader's term
+// right after `to`'s last entry, sealed by `signer` with `authenticator`.
+Message ForgedAppend(RaftCluster& c, NodeId from, NodeId to, EntryAuthenticator& authenticator,
+                     NodeId signer) {
+  const RaftLog& log = c.raft(to).log();
+  Message m;
+  m.type = MessageType::kAppend;
+  m.from = from;
+  m.to = to;
+  m.term = c.raft(from).term();
+  m.index = log.LastIndex();
+  m.log_term = log.LastTerm();
+  m.commit = log.committed();
+  Entry e;
+  e.term = m.term;
+  e.index = m.index + 1;
+  e.data = ToBytes("forged");
+  auto prev = log.Slice(m.index, m.index + 1, 0);
+  EXPECT_TRUE(prev.ok());
+  EXPECT_TRUE(SealEntry(authenticator, signer, EntryHash(prev->front()), &e).ok());
+  m.entries.push_back(std::move(e));
+  return m;
+}
+
+TEST(RaftHardening, AuthenticatedClusterReplicatesAndSealsEveryEntry) {
+  RaftCluster c({1, 2, 3}, AuthenticatedOptions());
+  const NodeId lead = c.ElectLeader();
+  ASSERT_NE(lead, kNoNode);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.ProposeAndCommit("e" + std::to_string(i)).ok());
+  c.TickAll(3);
+  for (NodeId id : c.ids()) {
+    EXPECT_EQ(c.AppliedCommands(id).size(), 10u);
+    EXPECT_TRUE(c.node(id).alarms.empty()) << c.node(id).alarms.front();
+    const RaftLog& log = c.raft(id).log();
+    auto entries = log.Slice(log.FirstIndex(), log.LastIndex() + 1, UINT64_MAX);
+    ASSERT_TRUE(entries.ok());
+    for (const Entry& e : *entries) EXPECT_FALSE(e.seal.empty()) << "entry " << e.index;
+  }
+  EXPECT_EQ(c.CheckInvariants(), "");
+}
+
+TEST(RaftHardening, TamperedEntryIsRefusedAndReplicationRecovers) {
+  RaftCluster c({1, 2, 3}, AuthenticatedOptions());
+  const NodeId lead = c.ElectLeader();
+  const NodeId victim = lead == 3 ? 2 : 3;
+  int tampered = 0;
+  c.mutate = [&](Message& m) {
+    if (m.type == MessageType::kAppend && m.to == victim && !m.entries.empty() && tampered < 3) {
+      m.entries.front().data.push_back('!');
+      ++tampered;
+    }
+  };
+  ASSERT_TRUE(c.ProposeAndCommit("genuine").ok());
+  ASSERT_GT(tampered, 0);
+  EXPECT_TRUE(AnyAlarmContains(c.node(victim), "signed by node")) << c.node(victim).alarms.size();
+  c.mutate = nullptr;
+  c.TickAll(5);
+  EXPECT_EQ(c.AppliedCommands(victim), std::vector<std::string>{"genuine"});
+  EXPECT_EQ(c.CheckInvariants(), "");
+}
+
+TEST(RaftHardening, BrokenChainIsRefused) {
+  RaftCluster c({1, 2, 3}, AuthenticatedOptions());
+  const NodeId lead = c.ElectLeader();
+  const NodeId victim = lead == 3 ? 2 : 3;
+  bool done = false;
+  c.mutate = [&](Message& m) {
+    if (!done && m.type == MessageType::kAppend && m.to == victim && !m.entries.empty()) {
+      m.entries.front().seal[5] ^= 0x01;  // a byte of the previous-entry hash
+      done = true;
+    }
+  };
+  ASSERT_TRUE(c.ProposeAndCommit("x").ok());
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(AnyAlarmContains(c.node(victim), "does not chain"));
+}
+
+TEST(RaftHardening, EntrySignedByANonMemberIsRefused) {
+  RaftCluster c({1, 2, 3}, AuthenticatedOptions());
+  const NodeId lead = c.ElectLeader();
+  const NodeId victim = lead == 3 ? 2 : 3;
+  const uint64_t last = c.raft(victim).log().LastIndex();
+  auto outsider = c.keyring().AuthenticatorFor(9);  // node 9 is not a member
+  ASSERT_TRUE(c.core(victim).Step(ForgedAppend(c, lead, victim, *outsider, 9)).ok());
+  c.ProcessReadies();
+  EXPECT_TRUE(AnyAlarmContains(c.node(victim), "not a member"));
+  EXPECT_EQ(c.raft(victim).log().LastIndex(), last);
+}
+
+TEST(RaftHardening, CurrentTermEntrySignedByAnotherMemberIsRefused) {
+  RaftCluster c({1, 2, 3}, AuthenticatedOptions());
+  const NodeId lead = c.ElectLeader();
+  const NodeId victim = lead == 3 ? 2 : 3;
+  const NodeId impostor = 6 - lead - victim;
+  const uint64_t last = c.raft(victim).log().LastIndex();
+  auto impostor_auth = c.keyring().AuthenticatorFor(impostor);
+  ASSERT_TRUE(c.core(victim).Step(ForgedAppend(c, lead, victim, *impostor_auth, impostor)).ok());
+  c.ProcessReadies();
+  EXPECT_TRUE(AnyAlarmContains(c.node(victim), "not by its leader"));
+  EXPECT_EQ(c.raft(victim).log().LastIndex(), last);
+}
+
+TEST(RaftHardening, MalformedAppendsAreRefusedWithoutAuthentication) {
+  RaftCluster c({1, 2, 3});
+  const NodeId lead = c.ElectLeader();
+  const NodeId victim = lead == 3 ? 2 : 3;
+  const RaftLog& log = c.raft(victim).log();
+  const uint64_t last = log.LastIndex();
+  Message m;
+  m.type = MessageType::kAppend;
+  m.from = lead;
+  m.to = victim;
+  m.term = c.raft(lead).term();
+  m.index = last;
+  m.log_term = log.LastTerm();
+  m.entries.push_back(Entry{m.term, last + 2, EntryType::kNormal, ToBytes("gap"), {}});
+  ASSERT_TRUE(c.core(victim).Step(m).ok());
+  // An entry from a future term.
+  m.entries = {Entry{m.term + 5, last + 1, EntryType::kNormal, ToBytes("future"), {}}};
+  ASSERT_TRUE(c.core(victim).Step(m).ok());
+  c.ProcessReadies();
+  EXPECT_EQ(c.node(victim).alarms.size(), 2u);
+  EXPECT_EQ(log.LastIndex(), last);
+  // An acknowledgement past the leader's log.
+  Message ack;
+  ack.type = MessageType::kAppendResponse;
+  ack.from = victim;
+  ack.to = lead;
+  ack.term = c.raft(lead).term();
+  ack.index = c.raft(lead).log().LastIndex() + 100;
+  ASSERT_TRUE(c.core(lead).Step(ack).ok());
+  c.ProcessReadies();
+  EXPECT_TRUE(AnyAlarmContains(c.node(lead), "past our last entry"));
+  ASSERT_TRUE(c.ProposeAndCommit("still fine").ok());
+}
+
 }  // namespace
 }  // namespace vellum::raft

@@ -90,6 +90,8 @@ class Simulation {
     options.check_quorum = rng_() % 4 != 0;
     options.max_message_bytes = rng_() % 3 == 0 ? 0 : 4096;
     options.max_inflight_messages = 1 + rng_() % 8;
+    // Half the runs seal and verify every entry, as a hardened cluster does.
+    options.authenticate_entries = rng_() % 2 == 0;
     cluster_ = std::make_unique<RaftCluster>(voters_, options);
     for (NodeId id : voters_) {
       // Skewed timers: a node ticks every 8 to 14 steps.
@@ -125,6 +127,13 @@ class Simulation {
       if (cluster_->AppliedCommands(id) != reference) {
         return At("node " + std::to_string(id) + " applied different commands than node " +
                   std::to_string(voters_.front()));
+      }
+    }
+    // An honest cluster never raises an alarm, however the network behaves.
+    for (NodeId id : voters_) {
+      if (!cluster_->node(id).alarms.empty()) {
+        return At("node " + std::to_string(id) + " raised an alarm in an honest cluster: " +
+                  cluster_->node(id).alarms.front());
       }
     }
     const sim::CheckResult lin = sim::CheckLinearizable(history_.operations());
