@@ -57,7 +57,7 @@ struct Config {
   // When set, the leader seals every entry it appends (chain link + signature) and
   // followers verify every entry before accepting it (raft/entry_auth.h). Not
   // owned; must outlive the core. Every member of a cluster must agree on this.
-  EntryAuthenticator* entry_authenticator = nullptr;
+  MemberAuthenticator* entry_authenticator = nullptr;
 
   // InvalidArgument naming the first problem, or OK.
   Status Validate() const;

@@ -46,7 +46,7 @@ Bytes EntryHash(const Entry& entry) {
 
 Bytes GenesisEntryHash() { return Bytes(kEntryHashSize, 0); }
 
-Status SealEntry(EntryAuthenticator& authenticator, NodeId signer, ByteView prev_hash,
+Status SealEntry(MemberAuthenticator& authenticator, NodeId signer, ByteView prev_hash,
                  Entry* entry) {
   if (prev_hash.size() != kEntryHashSize) {
     return Status::InvalidArgument("previous entry hash must be 32 bytes");
@@ -63,7 +63,7 @@ Status SealEntry(EntryAuthenticator& authenticator, NodeId signer, ByteView prev
   return Status::OK();
 }
 
-Result<NodeId> VerifyEntrySeal(const EntryAuthenticator& authenticator, ByteView prev_hash,
+Result<NodeId> VerifyEntrySeal(const MemberAuthenticator& authenticator, ByteView prev_hash,
                                const Entry& entry) {
   ByteView in(entry.seal);
   if (in.empty()) return Status::Corruption(EntryName(entry) + " carries no seal");

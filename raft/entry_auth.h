@@ -9,7 +9,7 @@
 // The seal's format is in docs/formats/raft-message.md. EntryHash covers the whole
 // entry, seal included, so each entry commits to the entire history before it.
 //
-// Thread safety: the functions are pure; an EntryAuthenticator is called from the
+// Thread safety: the functions are pure; a MemberAuthenticator is called from the
 // core's thread only.
 
 #ifndef VELLUM_RAFT_ENTRY_AUTH_H_
@@ -31,9 +31,9 @@ Bytes GenesisEntryHash();
 
 // Signs for this node and checks other members' signatures. The node implements it
 // over its Signer (possibly a KMS) and the membership table in the ledger.
-class EntryAuthenticator {
+class MemberAuthenticator {
  public:
-  virtual ~EntryAuthenticator() = default;
+  virtual ~MemberAuthenticator() = default;
   // This node's signature over `message`.
   virtual Result<Bytes> Sign(ByteView message) = 0;
   // OK when `signature` over `message` was made by member `signer`; Corruption for
@@ -42,13 +42,13 @@ class EntryAuthenticator {
 };
 
 // Fills in `entry->seal`: the chain link to `prev_hash` and `signer`'s signature.
-Status SealEntry(EntryAuthenticator& authenticator, NodeId signer, ByteView prev_hash,
+Status SealEntry(MemberAuthenticator& authenticator, NodeId signer, ByteView prev_hash,
                  Entry* entry);
 
 // Checks `entry`'s seal against the hash of the entry before it. Returns the
 // signer, or Corruption (malformed seal, broken chain, bad signature) or
 // PermissionDenied (signer not a member), each naming the entry.
-Result<NodeId> VerifyEntrySeal(const EntryAuthenticator& authenticator, ByteView prev_hash,
+Result<NodeId> VerifyEntrySeal(const MemberAuthenticator& authenticator, ByteView prev_hash,
                                const Entry& entry);
 
 }  // namespace vellum::raft

@@ -80,8 +80,8 @@ Status MemoryStorage::ApplySnapshot(const Snapshot& snapshot) {
                                       std::to_string(snapshot_.metadata.index));
   }
   snapshot_ = snapshot;
-  entries_.assign(1,
-                  Entry{snapshot.metadata.term, snapshot.metadata.index, EntryType::kNormal, {}, {}});
+  entries_.assign(
+      1, Entry{snapshot.metadata.term, snapshot.metadata.index, EntryType::kNormal, {}, {}});
   return Status::OK();
 }
 

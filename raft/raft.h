@@ -146,7 +146,7 @@ class Raft {
   const uint64_t max_message_bytes_;
   const uint64_t max_uncommitted_bytes_;
   const bool forward_proposals_;
-  EntryAuthenticator* const authenticator_;
+  MemberAuthenticator* const authenticator_;
 
   uint64_t term_ = 0;
   NodeId vote_ = kNoNode;

@@ -8,7 +8,7 @@ namespace vellum::raft::testing {
 
 namespace {
 
-class TestAuthenticator final : public EntryAuthenticator {
+class TestAuthenticator final : public MemberAuthenticator {
  public:
   TestAuthenticator(const crypto::Ed25519KeyPair* key,
                     const std::map<NodeId, crypto::Ed25519KeyPair>* keys,
@@ -43,7 +43,7 @@ TestKeyring::TestKeyring() {
   }
 }
 
-std::unique_ptr<EntryAuthenticator> TestKeyring::AuthenticatorFor(NodeId id) {
+std::unique_ptr<MemberAuthenticator> TestKeyring::AuthenticatorFor(NodeId id) {
   return std::make_unique<TestAuthenticator>(&keys_.at(id), &keys_, &members_);
 }
 

@@ -63,13 +63,13 @@ struct ClusterOptions {
 };
 
 // Ed25519 keys for node ids 1..kMaxTestNodes (node i's seed is i repeated), and an
-// EntryAuthenticator per node that signs with its own key and accepts the
+// MemberAuthenticator per node that signs with its own key and accepts the
 // signatures of every id in `members` (shared, so tests can change membership).
 class TestKeyring {
  public:
   static constexpr NodeId kMaxTestNodes = 16;
   TestKeyring();
-  std::unique_ptr<EntryAuthenticator> AuthenticatorFor(NodeId id);
+  std::unique_ptr<MemberAuthenticator> AuthenticatorFor(NodeId id);
   // Ids whose signatures are accepted.
   std::set<NodeId>& members() { return members_; }
   // Signs as `id` whether or not it is a member (for forging tests).
@@ -171,7 +171,7 @@ class RaftCluster {
 
   ClusterOptions options_;
   TestKeyring keyring_;
-  std::map<NodeId, std::unique_ptr<EntryAuthenticator>> authenticators_;
+  std::map<NodeId, std::unique_ptr<MemberAuthenticator>> authenticators_;
   std::map<NodeId, ClusterNode> nodes_;
   std::deque<Message> in_flight_;
   std::set<std::pair<NodeId, NodeId>> cut_;

@@ -250,7 +250,7 @@ bool AnyAlarmContains(const testing::ClusterNode& n, std::string_view text) {
 
 // An append from `from` (the leader) to `to` carrying one entry of the leader's term
 // right after `to`'s last entry, sealed by `signer` with `authenticator`.
-Message ForgedAppend(RaftCluster& c, NodeId from, NodeId to, EntryAuthenticator& authenticator,
+Message ForgedAppend(RaftCluster& c, NodeId from, NodeId to, MemberAuthenticator& authenticator,
                      NodeId signer) {
   const RaftLog& log = c.raft(to).log();
   Message m;

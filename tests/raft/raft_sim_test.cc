@@ -132,8 +132,8 @@ class Simulation {
     // An honest cluster never raises an alarm, however the network behaves.
     for (NodeId id : voters_) {
       if (!cluster_->node(id).alarms.empty()) {
-        return At("node " + std::to_string(id) + " raised an alarm in an honest cluster: " +
-                  cluster_->node(id).alarms.front());
+        return At("node " + std::to_string(id) +
+                  " raised an alarm in an honest cluster: " + cluster_->node(id).alarms.front());
       }
     }
     const sim::CheckResult lin = sim::CheckLinearizable(history_.operations());
