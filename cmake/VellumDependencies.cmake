@@ -11,6 +11,8 @@ find_package(RocksDB REQUIRED CONFIG)
 # nlohmann-json (header-only) parses and prints the JSON of the CLI and the test
 # vectors; hand-written JSON parsing would be a liability.
 find_package(nlohmann_json 3.10 REQUIRED CONFIG)
+# Boost, header-only: Asio (kept-up async TCP/TLS, not hand-rolled epoll/BIO code); Beast for HTTP.
+find_package(Boost 1.74 REQUIRED)
 
 if(VELLUM_BUILD_TESTS)
   find_package(GTest REQUIRED)
