@@ -6,6 +6,7 @@
 #ifndef VELLUM_DB_KEY_IMPL_H_
 #define VELLUM_DB_KEY_IMPL_H_
 
+#include "crypto/ed25519.h"
 #include "crypto/sealed_box.h"
 #include "crypto/secure_bytes.h"
 #include "vellum/keys.h"
@@ -18,6 +19,10 @@ struct MasterKey::Impl {
 
 struct HolderKey::Impl {
   crypto::X25519KeyPair key_pair;
+};
+
+struct NodeSigningKey::Impl {
+  crypto::Ed25519KeyPair key_pair;
 };
 
 }  // namespace vellum

@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::string_view kMasterKind = "vellum-master-key-v1";
 constexpr std::string_view kHolderKind = "vellum-holder-key-v1";
+constexpr std::string_view kSigningKind = "vellum-signing-key-v1";
 constexpr size_t kMaxKeyFileSize = 4096;
 
 int HexValue(char c) {
@@ -225,6 +226,36 @@ Status HolderKey::WriteFile(const std::string& path) const {
                       "# Vellum log key holder (X25519). Keep it secret.\n# public key " +
                           PublicKeyToHex(public_key()) + "\n",
                       kHolderKind, impl_->key_pair.secret_key());
+}
+
+// --- NodeSigningKey
+
+NodeSigningKey::NodeSigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NodeSigningKey::NodeSigningKey(NodeSigningKey&&) noexcept = default;
+NodeSigningKey& NodeSigningKey::operator=(NodeSigningKey&&) noexcept = default;
+NodeSigningKey::~NodeSigningKey() = default;
+
+NodeSigningKey NodeSigningKey::Generate() {
+  return NodeSigningKey(
+      std::make_unique<Impl>(Impl{crypto::Ed25519KeyPair::Generate(crypto::SystemRandom())}));
+}
+
+Result<NodeSigningKey> NodeSigningKey::ReadFile(const std::string& path) {
+  crypto::SecureBytes seed(crypto::Ed25519KeyPair::kSeedSize);
+  VELLUM_RETURN_IF_ERROR(ReadKeyFile(path, kSigningKind, &seed));
+  VELLUM_ASSIGN_OR_RETURN(auto key_pair, crypto::Ed25519KeyPair::FromSeed(seed));
+  return NodeSigningKey(std::make_unique<Impl>(Impl{std::move(key_pair)}));
+}
+
+const NodeSigningKey::PublicKey& NodeSigningKey::public_key() const {
+  return impl_->key_pair.public_key();
+}
+
+Status NodeSigningKey::WriteFile(const std::string& path) const {
+  return WriteKeyFile(path,
+                      "# Vellum node signing key (Ed25519). Keep it secret.\n# public key " +
+                          HexEncode(public_key()) + "\n",
+                      kSigningKind, impl_->key_pair.seed());
 }
 
 std::string PublicKeyToHex(const HolderKey::PublicKey& key) { return HexEncode(key); }

@@ -32,6 +32,7 @@ class KeysNewCommand final : public Command {
  private:
   std::string out_;
   bool json_ = false;
+  bool signing_ = false;  // --type signing: a node's Ed25519 key
 };
 
 }  // namespace vellum::tools

@@ -86,6 +86,33 @@ class HolderKey {
   std::unique_ptr<Impl> impl_;
 };
 
+// A replicated node's own Ed25519 signing key. It seals the log entries the node
+// appends as leader, signs its peer messages and its identity statement; the other
+// members know its public key from the membership table. Every node has its own
+// (never shared, unlike the master key). File kind "vellum-signing-key-v1".
+class NodeSigningKey {
+ public:
+  using PublicKey = std::array<uint8_t, 32>;
+
+  static NodeSigningKey Generate();
+  static Result<NodeSigningKey> ReadFile(const std::string& path);
+
+  NodeSigningKey(NodeSigningKey&&) noexcept;
+  NodeSigningKey& operator=(NodeSigningKey&&) noexcept;
+  ~NodeSigningKey();
+
+  const PublicKey& public_key() const;
+  // Writes the key to a new file, mode 0600. AlreadyExists if `path` exists.
+  Status WriteFile(const std::string& path) const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit NodeSigningKey(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // 64 hex digits <-> a holder public key (InvalidArgument for anything else).
 std::string PublicKeyToHex(const HolderKey::PublicKey& key);
 Result<HolderKey::PublicKey> PublicKeyFromHex(std::string_view hex);

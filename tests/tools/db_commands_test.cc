@@ -24,9 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/bytes.h"
 #include "tests/tools/cli_test_harness.h"
 #include "tools/cli.h"
 #include "tools/log_commands.h"
+#include "vellum/keys.h"
 
 namespace vellum::tools {
 namespace {
@@ -717,9 +719,19 @@ TEST_P(DbCommandTest, KeysNew) {
   Outcome again = Run({"keys", "new", "--out", file});
   EXPECT_EQ(again.exit_code, kExitFailure) << again;
   EXPECT_THAT(again.err, HasSubstr("never overwritten"));
-  Outcome signing = Run({"keys", "new", "--type", "signing", "--out", Path("s.key")});
-  EXPECT_EQ(signing.exit_code, kExitUsage) << signing;
-  EXPECT_THAT(signing.err, HasSubstr("only log key holder"));
+  // A node signing key: an Ed25519 key file that reads back with the same public key.
+  Outcome signing = Run({"--json", "keys", "new", "--type", "signing", "--out", Path("s.key")});
+  ASSERT_EQ(signing.exit_code, 0) << signing;
+  Json s = ParseJson(signing.out);
+  EXPECT_EQ(s["type"], "signing");
+  auto read_back = NodeSigningKey::ReadFile(Path("s.key"));
+  ASSERT_TRUE(read_back.ok()) << read_back.status().ToString();
+  EXPECT_EQ(HexEncode(read_back->public_key()), s["public_key"].get<std::string>());
+  // Kinds do not mix: a signing key file is not a holder key file.
+  EXPECT_FALSE(HolderKey::ReadFile(Path("s.key")).ok());
+  Outcome bad_type = Run({"keys", "new", "--type", "master", "--out", Path("m.key")});
+  EXPECT_EQ(bad_type.exit_code, kExitUsage) << bad_type;
+  EXPECT_THAT(bad_type.err, HasSubstr("'holder' or 'signing'"));
   EXPECT_EQ(Run({"keys", "new"}).exit_code, kExitUsage);
   EXPECT_EQ(Run({"keys", "new", "--out", Path("x.key"), "--db", db_}).exit_code, kExitUsage);
 }
