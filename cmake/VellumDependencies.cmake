@@ -13,6 +13,8 @@ find_package(RocksDB REQUIRED CONFIG)
 find_package(nlohmann_json 3.10 REQUIRED CONFIG)
 # Boost, header-only: Asio (kept-up async TCP/TLS, not hand-rolled epoll/BIO code); Beast for HTTP.
 find_package(Boost 1.74 REQUIRED)
+# yaml-cpp reads vellum-node's config file (and, later, workflow intents).
+find_package(yaml-cpp REQUIRED CONFIG)
 
 if(VELLUM_BUILD_TESTS)
   find_package(GTest REQUIRED)

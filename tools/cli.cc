@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 
+#include "tools/cluster_commands.h"
 #include "tools/db_commands.h"
 #include "tools/key_commands.h"
 #include "tools/log_commands.h"
@@ -78,6 +79,7 @@ const CommandRegistry& DefaultRegistry() {
     RegisterDbCommands(*r);
     RegisterLogCommands(*r);
     RegisterKeyCommands(*r);
+    RegisterClusterCommands(*r);
     RegisterShamirCommands(*r);
     RegisterTrieCommands(*r);
     return r;

@@ -736,14 +736,45 @@ TEST_P(DbCommandTest, KeysNew) {
   EXPECT_EQ(Run({"keys", "new", "--out", Path("x.key"), "--db", db_}).exit_code, kExitUsage);
 }
 
+// --- cluster init ----------------------------------------------------------------------
+
+TEST_P(DbCommandTest, ClusterInit) {
+  const std::string dir = Path("cluster");
+  Outcome o = Run({"cluster", "init", "--nodes", "2", "--dir", dir, "--base-port", "27100"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_THAT(o.out, AllOf(HasSubstr("vellum-node --config " + dir + "/n1/node.yaml"),
+                           HasSubstr("vellum-node --config " + dir + "/n2/node.yaml")));
+  std::ifstream endpoints(dir + "/endpoints");
+  std::string first;
+  std::getline(endpoints, first);
+  EXPECT_EQ(first, "https://127.0.0.1:27201");
+  Outcome again = Run({"cluster", "init", "--dir", dir});
+  EXPECT_EQ(again.exit_code, kExitFailure) << again;
+  EXPECT_THAT(again.err, HasSubstr("not empty"));
+  EXPECT_EQ(Run({"cluster", "init", "--nodes", "0", "--dir", Path("c0")}).exit_code, kExitUsage);
+  EXPECT_EQ(Run({"cluster", "init"}).exit_code, kExitUsage);
+}
+
 // --- help ------------------------------------------------------------------------------
 
 TEST_P(DbCommandTest, EveryCommandHasHelpWithExamples) {
-  const std::vector<std::vector<std::string>> commands = {
-      {"init"},       {"put"},     {"get"},         {"delete"},        {"tables"},
-      {"scan"},       {"history"}, {"digest"},      {"verify"},        {"proof", "verify"},
-      {"forget"},     {"stats"},   {"log", "show"}, {"log", "verify"}, {"log", "decrypt"},
-      {"keys", "new"}};
+  const std::vector<std::vector<std::string>> commands = {{"init"},
+                                                          {"put"},
+                                                          {"get"},
+                                                          {"delete"},
+                                                          {"tables"},
+                                                          {"scan"},
+                                                          {"history"},
+                                                          {"digest"},
+                                                          {"verify"},
+                                                          {"proof", "verify"},
+                                                          {"forget"},
+                                                          {"stats"},
+                                                          {"log", "show"},
+                                                          {"log", "verify"},
+                                                          {"log", "decrypt"},
+                                                          {"keys", "new"},
+                                                          {"cluster", "init"}};
   for (const auto& command : commands) {
     std::vector<std::string> args = command;
     args.push_back("--help");

@@ -1,0 +1,79 @@
+// Copyright (c) Vellum authors.
+//
+// NodeConfig: how one vellum-node is set up, read from a YAML file (node.yaml) and
+// then overridden by command-line flags. Paths in the file are relative to the
+// file's directory. Unknown keys are errors (a misspelt option must not be silently
+// ignored), and so are missing required ones; every message names the key.
+//
+// The file never holds key material: it names the files that do (the cluster's TLS
+// key, the ledger master key, this node's signing key), which are read by the node
+// at start-up and kept in guarded memory.
+//
+// Thread safety: a value.
+
+#ifndef VELLUM_NODE_NODE_CONFIG_H_
+#define VELLUM_NODE_NODE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vellum/result.h"
+
+namespace vellum::node {
+
+struct ClusterMember {
+  uint64_t id = 0;
+  std::string peer_address;  // "host:port" of its peer transport
+  std::string client_url;    // "https://host:port" of its client API
+  // Its Ed25519 signing public key, 64 hex digits: how the others check its entries,
+  // messages and identity statement before the membership table is in the ledger.
+  std::string signing_public_key;
+};
+
+struct NodeConfig {
+  uint64_t node_id = 0;
+  std::string data_dir;
+  std::string peer_listen;    // "host:port"
+  std::string client_listen;  // "host:port"
+  // The voters a new cluster starts with (the same list on every initial member).
+  // A node joining an existing cluster lists the members it can reach and is added
+  // with POST /v1/members.
+  std::vector<ClusterMember> initial_members;
+
+  // TLS: the cluster CA, and this node's certificate (CN "node-<id>") and key, used
+  // both towards peers and for the client API.
+  std::string ca_certificate_file;
+  std::string certificate_file;
+  std::string private_key_file;
+  // The ledger master secret every member shares (a vellum-master-key-v1 file).
+  std::string master_key_file;
+  // This node's own Ed25519 signing key (a vellum-signing-key-v1 file): it seals the
+  // log entries it appends as leader and signs its peer messages.
+  std::string signing_key_file;
+
+  // Raft timing: one tick every tick_ms; elections after election_ticks without a
+  // leader (randomized up to twice that); heartbeats every heartbeat_ticks.
+  uint32_t tick_ms = 100;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  // fsync the Raft log and the ledger before acknowledging (keep it on: with it off a
+  // node may lose acknowledged writes when its machine crashes).
+  bool sync = true;
+  // "json" (one object per line) or "text" (key=value).
+  std::string log_format = "json";
+
+  // InvalidArgument naming the first problem, or OK.
+  Status Validate() const;
+};
+
+// Parses a YAML document; `base_dir` resolves relative paths.
+Result<NodeConfig> ParseNodeConfig(std::string_view yaml, const std::string& base_dir);
+// Reads and parses a file (relative paths resolve against its directory).
+Result<NodeConfig> LoadNodeConfig(const std::string& path);
+// The YAML text of a config (paths as stored), for `vellum-db cluster init`.
+std::string FormatNodeConfig(const NodeConfig& config);
+
+}  // namespace vellum::node
+
+#endif  // VELLUM_NODE_NODE_CONFIG_H_
