@@ -167,6 +167,10 @@ Status LedgerImpl::Open(const Options& options, const std::string& path, std::un
                                    std::to_string(logchain::kMaxValueSize));
   }
   if (options.hash_threads < 1) return Status::InvalidArgument("hash_threads must be >= 1");
+  if (!options.ledger_id.empty() && options.ledger_id.size() != format::kLedgerIdSize) {
+    return Status::InvalidArgument("ledger_id must be " + std::to_string(format::kLedgerIdSize) +
+                                   " bytes (or empty for a random one)");
+  }
 
   std::unique_ptr<LedgerImpl> impl(new LedgerImpl(options, path));
   Env* env = impl->env_;
@@ -357,7 +361,11 @@ Status LedgerImpl::OpenRocks(bool creating, bool read_only) {
 
 Status LedgerImpl::Initialize(const MasterKey* master) {
   Bytes ledger_id(format::kLedgerIdSize);
-  crypto::SystemRandom().Fill(ledger_id);
+  if (options_.ledger_id.empty()) {
+    crypto::SystemRandom().Fill(ledger_id);
+  } else {
+    ledger_id = ToBytes(options_.ledger_id);  // length checked in Open
+  }
   VELLUM_ASSIGN_OR_RETURN(auto keys, LedgerKeys::Derive(master->impl().secret, ledger_id));
 
   format::ConfigRecord config;
@@ -395,6 +403,11 @@ Status LedgerImpl::Load(const MasterKey* master) {
   std::string record;
   VELLUM_RETURN_IF_ERROR(get_meta(format::kFormatKey, &record));
   VELLUM_ASSIGN_OR_RETURN(ledger_id_, format::DecodeFormatRecord(record));
+  if (!options_.ledger_id.empty() && ToBytes(options_.ledger_id) != ledger_id_) {
+    return Status::FailedPrecondition("ledger " + path_ + " has id " + HexEncode(ledger_id_) +
+                                      ", not the " + HexEncode(ToBytes(options_.ledger_id)) +
+                                      " asked for: it is another ledger");
+  }
 
   if (master != nullptr) {
     VELLUM_ASSIGN_OR_RETURN(keys_, LedgerKeys::Derive(master->impl().secret, ledger_id_));

@@ -27,6 +27,13 @@ struct Options {
   bool create_if_missing = false;
   // Fail with AlreadyExists if the directory already holds a ledger.
   bool error_if_exists = false;
+  // The ledger's 16-byte identity, which every key the ledger derives depends on.
+  // Empty (the default): a new ledger gets a random one. Replicas of one ledger (the
+  // members of a vellum-node cluster) create theirs with the same id, so that the
+  // same writes give the same state roots everywhere; opening an existing ledger
+  // with an id that differs from its own is FailedPrecondition. Any other length is
+  // InvalidArgument.
+  std::string ledger_id;
 
   // Where the master secret comes from: `master_key_provider` if set, otherwise the
   // key file at `key_file`. A wrong key is PermissionDenied and changes nothing.

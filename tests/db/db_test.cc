@@ -46,6 +46,31 @@ TEST(DBOpen, CreateThenReopen) {
   EXPECT_EQ(GetString(*db, "accounts", "alice"), "100");
 }
 
+TEST(DBOpen, ReplicasWithTheSameLedgerIdHaveTheSameRoots) {
+  LedgerDir a, b, c;
+  // All three share a's master key; a and b also share a ledger id.
+  auto write = [&a](LedgerDir& dir, const std::string& id) {
+    Options options = dir.DefaultOptions();
+    options.key_file = a.key_file();
+    options.ledger_id = id;
+    auto db = dir.Open(options);
+    EXPECT_TRUE(db);
+    MustCreateTable(*db, "accounts");
+    MustPut(*db, "accounts", "alice", "100");
+    return db->Latest().state_root;
+  };
+  const Hash root_a = write(a, std::string(16, '\x5a'));
+  EXPECT_EQ(write(b, std::string(16, '\x5a')), root_a);
+  EXPECT_NE(write(c, std::string(16, '\x5b')), root_a);
+  // Reopening with another id is refused; a wrong length is InvalidArgument.
+  Options other = a.DefaultOptions(/*create=*/false);
+  other.ledger_id = std::string(16, '\x01');
+  std::unique_ptr<DB> db;
+  EXPECT_EQ(DB::Open(other, a.ledger(), &db).code(), StatusCode::kFailedPrecondition);
+  other.ledger_id = "short";
+  EXPECT_EQ(DB::Open(other, a.ledger(), &db).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(DBOpen, ErrorIfExists) {
   LedgerDir dir;
   dir.Open().reset();

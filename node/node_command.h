@@ -1,0 +1,57 @@
+// Copyright (c) Vellum authors.
+//
+// NodeCommand: what a vellum-node replicates through Raft for one client write — the
+// write's operations, a request id, and the proposer's attestation of its own state
+// (the ledger version it had applied and that version's state root), which every
+// node checks against its own root when it applies the command. In the Raft log the
+// command is encrypted (XChaCha20-Poly1305 under a key derived from the ledger master
+// secret every member holds), so the log on disk holds no plaintext.
+// Format: docs/formats/node-command.md.
+//
+// Thread safety: pure functions; the structs are values.
+
+#ifndef VELLUM_NODE_NODE_COMMAND_H_
+#define VELLUM_NODE_NODE_COMMAND_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/secure_bytes.h"
+#include "db/logchain/write_set.h"
+#include "vellum/env.h"
+#include "vellum/hash.h"
+#include "vellum/result.h"
+
+namespace vellum::node {
+
+struct NodeCommand {
+  // Unique per proposer: (node id << 40) | counter; routes the result back to the
+  // waiting client on the proposing node.
+  uint64_t request_id = 0;
+  // The proposer's last applied ledger version when it proposed (0: none yet), and
+  // the state root it had at that version.
+  uint64_t attested_version = 0;
+  Hash attested_root{};
+  std::vector<logchain::WriteSetOp> ops;
+
+  bool operator==(const NodeCommand&) const = default;
+};
+
+// Every op must be valid (logchain::ValidateWriteSetOp).
+Bytes EncodeNodeCommand(const NodeCommand& command);
+// Strict and safe on untrusted bytes: Corruption naming what failed.
+Result<NodeCommand> DecodeNodeCommand(ByteView encoded);
+
+// The payload key: derived from the ledger master secret with the label
+// "vellum/node/replication-payload".
+Result<crypto::SecureBytes> DeriveReplicationKey(const crypto::SecureBytes& master_secret);
+// Encrypts an encoded command for the Raft log (a fresh nonce from `random`).
+Result<Bytes> SealCommand(const crypto::SecureBytes& key, const NodeCommand& command,
+                          RandomSource& random);
+// Decrypts and decodes; Corruption when the ciphertext or the command is not intact.
+Result<NodeCommand> OpenCommand(const crypto::SecureBytes& key, ByteView sealed);
+
+}  // namespace vellum::node
+
+#endif  // VELLUM_NODE_NODE_COMMAND_H_

@@ -1,0 +1,418 @@
+// Copyright (c) Vellum authors.
+
+#include "node/replicated_ledger.h"
+
+#include <algorithm>
+#include <string>
+
+#include "crypto/hkdf.h"
+#include "crypto/random.h"
+#include "db/key_impl.h"  // the master secret, to derive the replication key
+#include "raft/codec.h"
+#include "raft/raft.h"
+#include "vellum/check.h"
+
+namespace vellum::node {
+
+namespace {
+
+// The node's own records in its ledger, written atomically with each command.
+constexpr std::string_view kNodeTable = "__vellum_node";
+constexpr std::string_view kAppliedIndexKey = "applied_index";
+// The membership table: one record per member (its id in decimal → the change's
+// context: address, certificate, signing key as the node encodes them).
+constexpr std::string_view kMembersTable = "__vellum_members";
+constexpr size_t kMaxPeerAlarms = 128;
+// Bounds the Ready loop of one Process call (each Ready is a batch of work).
+constexpr int kMaxReadiesPerProcess = 64;
+
+std::string EncodeIndex(uint64_t index) {
+  Bytes b;
+  PutFixed64BE(&b, index);
+  return std::string(AsChars(b));
+}
+
+bool IsReserved(std::string_view table) { return table.starts_with(kReservedTablePrefix); }
+
+// Errors of a command that every node meets identically (bad input, a missing
+// table...): the command fails, the ledger is unchanged, the cluster carries on.
+// Anything else means this node cannot apply and must stop.
+bool IsDeterministicFailure(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+logchain::WriteSetOp ToWriteSetOp(const WriteBatch::Op& op) {
+  logchain::WriteSetOp w;
+  w.kind = static_cast<logchain::WriteSetOp::Kind>(op.kind);
+  w.table = op.table;
+  w.key = ToBytes(op.key);
+  w.value = ToBytes(op.value);
+  return w;
+}
+
+}  // namespace
+
+ReplicatedLedger::~ReplicatedLedger() {
+  if (db_) db_->Close().IgnoreError();
+}
+
+Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
+    const ReplicatedLedgerOptions& options) {
+  if (options.node_id == 0) return Status::InvalidArgument("node id must be positive");
+  if (!options.master_key_provider) {
+    return Status::InvalidArgument("a replicated ledger needs the master key");
+  }
+  std::unique_ptr<ReplicatedLedger> r(new ReplicatedLedger());
+  r->options_ = options;
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  r->options_.env = env;
+  r->random_ = options.random != nullptr ? options.random : &crypto::SystemRandom();
+  VELLUM_RETURN_IF_ERROR(env->CreateDirIfMissing(options.dir));
+
+  VELLUM_ASSIGN_OR_RETURN(MasterKey master, options.master_key_provider());
+  VELLUM_ASSIGN_OR_RETURN(r->replication_key_, DeriveReplicationKey(master.impl().secret));
+
+  Options db_options;
+  db_options.create_if_missing = true;
+  db_options.master_key_provider = options.master_key_provider;
+  db_options.sync = options.sync;
+  db_options.env = env;
+  // Every member's ledger is a replica of one ledger: they share its identity (and
+  // with it every derived key), so the same commands give the same state roots.
+  VELLUM_ASSIGN_OR_RETURN(crypto::SecureBytes ledger_id,
+                          crypto::DeriveKey(master.impl().secret, "vellum/node/ledger-id", 16));
+  db_options.ledger_id.assign(reinterpret_cast<const char*>(ledger_id.data()), ledger_id.size());
+  VELLUM_RETURN_IF_ERROR(DB::Open(db_options, options.dir + "/ledger", &r->db_));
+
+  raft::DurableLogOptions log_options;
+  log_options.env = env;
+  VELLUM_ASSIGN_OR_RETURN(r->log_, raft::DurableLog::Open(options.dir + "/raft", log_options));
+  const bool new_log = r->log_->LastIndex() == 0;
+  if (new_log && !options.initial_voters.empty()) {
+    // A new cluster: every initial member starts from the same bootstrap snapshot.
+    const raft::Snapshot boot = raft::BootstrapSnapshot(options.initial_voters);
+    VELLUM_RETURN_IF_ERROR(
+        r->log_->Persist(raft::HardState{1, raft::kNoNode, 1}, {}, boot, /*sync=*/true));
+    VELLUM_RETURN_IF_ERROR(r->log_->SetConfState(boot.metadata.conf_state));
+  }
+
+  // Where the ledger is: the Raft index of the last command it applied.
+  VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, r->db_->ListTables());
+  if (std::find(tables.begin(), tables.end(), kNodeTable) != tables.end()) {
+    r->node_table_exists_ = true;
+    VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> applied,
+                            r->db_->Get({}, kNodeTable, kAppliedIndexKey));
+    if (!applied.has_value() || applied->size() != 8) {
+      return Status::Corruption("the ledger's applied Raft index record is missing or malformed");
+    }
+    r->applied_index_ = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(applied->data()));
+  }
+  r->applied_index_ = std::max(r->applied_index_, r->log_->FirstIndex() - 1);
+  if (r->applied_index_ > r->log_->LastIndex()) {
+    return Status::Corruption("the ledger applied Raft index " + std::to_string(r->applied_index_) +
+                              " but the Raft log ends at " + std::to_string(r->log_->LastIndex()));
+  }
+  // The ledger's applied index is synced with every command; the Raft commit index
+  // may lag it (commit-only changes are not synced). Everything applied was committed.
+  const raft::HardState hs = r->log_->GetInitialState().hard_state;
+  if (hs.commit < r->applied_index_) {
+    VELLUM_RETURN_IF_ERROR(r->log_->Persist(raft::HardState{hs.term, hs.vote, r->applied_index_},
+                                            {}, {}, /*sync=*/true));
+  }
+
+  raft::Config config;
+  config.id = options.node_id;
+  config.storage = r->log_.get();
+  config.applied = r->applied_index_;
+  config.election_ticks = options.election_ticks;
+  config.heartbeat_ticks = options.heartbeat_ticks;
+  config.random_seed = options.random_seed;
+  config.entry_authenticator = options.authenticator;
+  VELLUM_ASSIGN_OR_RETURN(r->core_, raft::RawNode::Create(config));
+  return r;
+}
+
+bool ReplicatedLedger::is_leader() const { return core_->raft().role() == raft::Role::kLeader; }
+
+uint64_t ReplicatedLedger::leader() const { return core_->raft().leader(); }
+
+void ReplicatedLedger::Tick() {
+  if (!alarm_.ok()) return;
+  core_->Tick();
+  ++ticks_;
+  ExpireTimedOut();
+}
+
+Status ReplicatedLedger::Step(const raft::Message& message) {
+  if (!alarm_.ok()) return alarm_;
+  return core_->Step(message);
+}
+
+Status ReplicatedLedger::Propose(const WriteBatch& batch, WriteCallback done) {
+  if (batch.Count() == 0) return Status::InvalidArgument("an empty write");
+  NodeCommand command;
+  command.ops.reserve(batch.Count());
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (IsReserved(op.table)) {
+      return Status::InvalidArgument("table names starting with '" +
+                                     std::string(kReservedTablePrefix) + "' are reserved");
+    }
+    logchain::WriteSetOp w = ToWriteSetOp(op);
+    VELLUM_RETURN_IF_ERROR(logchain::ValidateWriteSetOp(w));
+    command.ops.push_back(std::move(w));
+  }
+  const CommitInfo latest = db_->Latest();
+  command.attested_version = latest.version;
+  command.attested_root = latest.state_root;
+  return ProposeCommand(std::move(command), std::move(done));
+}
+
+Status ReplicatedLedger::ProposeCommandForTesting(const NodeCommand& command, WriteCallback done) {
+  return ProposeCommand(command, std::move(done));
+}
+
+Status ReplicatedLedger::ProposeCommand(NodeCommand command, WriteCallback done) {
+  if (!alarm_.ok()) return alarm_;
+  if (!is_leader()) {
+    const uint64_t lead = leader();
+    return Status::Unavailable(lead == 0 ? std::string("no leader is known; retry later")
+                                         : "not the leader; node " + std::to_string(lead) + " is");
+  }
+  command.request_id = (options_.node_id << 40) | (++next_request_ & ((uint64_t{1} << 40) - 1));
+  VELLUM_ASSIGN_OR_RETURN(Bytes sealed, SealCommand(replication_key_, command, *random_));
+  VELLUM_RETURN_IF_ERROR(core_->Propose(std::move(sealed)));
+  pending_writes_[command.request_id] =
+      PendingWrite{std::move(done), ticks_ + options_.proposal_timeout_ticks};
+  return Status::OK();
+}
+
+Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
+  if (!alarm_.ok()) return alarm_;
+  const uint64_t id = (options_.node_id << 40) | (++next_read_ & ((uint64_t{1} << 40) - 1));
+  Bytes context;
+  PutFixed64BE(&context, id);
+  VELLUM_RETURN_IF_ERROR(core_->ReadIndex(context));
+  pending_reads_[id] = PendingRead{std::move(done), 0, ticks_ + options_.proposal_timeout_ticks};
+  return Status::OK();
+}
+
+Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox) {
+  for (int i = 0; i < kMaxReadiesPerProcess && alarm_.ok() && core_->HasReady(); ++i) {
+    raft::Ready rd = core_->GetReady();
+    // 1. Persist (synced when the core says so: votes, terms and entries).
+    Status s = log_->Persist(rd.hard_state, rd.entries, rd.snapshot, rd.must_sync && options_.sync);
+    if (!s.ok()) {
+      Stop(s.WithContext("persisting the Raft log"));
+      break;
+    }
+    // 2. Send.
+    for (raft::Message& m : rd.messages) outbox->push_back(std::move(m));
+    for (std::string& a : rd.alarms) {
+      if (peer_alarms_.size() < kMaxPeerAlarms) peer_alarms_.push_back(std::move(a));
+    }
+    // 3. Apply.
+    if (!rd.snapshot.empty()) {
+      // Only the cluster's bootstrap snapshot (the empty initial state) can be
+      // installed so far: the leader never compacts its log.
+      if (!rd.snapshot.data.empty()) {
+        Stop(
+            Status::NotSupported("installing a ledger snapshot from the leader is not supported "
+                                 "yet (snapshot at " +
+                                 std::to_string(rd.snapshot.metadata.index) + ")"));
+        break;
+      }
+      applied_index_ = std::max(applied_index_, rd.snapshot.metadata.index);
+      VELLUM_RETURN_IF_ERROR(log_->SetConfState(rd.snapshot.metadata.conf_state));
+    }
+    for (const raft::Entry& e : rd.committed_entries) {
+      if (Status applied = ApplyEntry(e); !applied.ok()) {
+        Stop(applied);
+        break;
+      }
+    }
+    if (!alarm_.ok()) break;
+    for (const raft::ReadState& rs : rd.read_states) {
+      if (rs.request_context.size() != 8) continue;
+      auto it = pending_reads_.find(DecodeFixed64BE(rs.request_context.data()));
+      if (it != pending_reads_.end()) it->second.index = rs.index;
+    }
+    core_->Advance(rd);
+  }
+  CompleteReads();
+  return alarm_;
+}
+
+Status ReplicatedLedger::ApplyEntry(const raft::Entry& entry) {
+  if (entry.index <= applied_index_) return Status::OK();  // applied before a restart
+  if (entry.type == raft::EntryType::kConfChange) return ApplyConfChange(entry);
+  if (entry.data.empty()) {
+    // A leader's no-op: nothing to apply, nothing to record (replaying it is free).
+    applied_index_ = entry.index;
+    return Status::OK();
+  }
+  VELLUM_ASSIGN_OR_RETURN(NodeCommand command, OpenCommand(replication_key_, entry.data));
+  VELLUM_RETURN_IF_ERROR(CheckAttestation(command));
+  return ApplyCommand(entry, command);
+}
+
+Status ReplicatedLedger::CheckAttestation(const NodeCommand& command) {
+  const uint64_t v = command.attested_version;
+  if (v == 0) return Status::OK();
+  const CommitInfo latest = db_->Latest();
+  if (v > latest.version) {
+    return Status::Corruption("a command attests ledger version " + std::to_string(v) +
+                              ", which this node has not reached (at " +
+                              std::to_string(latest.version) + "): the replicas have diverged");
+  }
+  // One command, one ledger version, one ledger log entry: version v is log entry v.
+  VELLUM_ASSIGN_OR_RETURN(LogEntryInfo info, db_->GetLogEntry(v));
+  if (info.version != v) {
+    return Status::Corruption("ledger log entry " + std::to_string(v) + " records version " +
+                              std::to_string(info.version));
+  }
+  if (info.state_root_after != command.attested_root) {
+    return Status::Corruption("state root mismatch at ledger version " + std::to_string(v) +
+                              ": this node has " + HexEncode(info.state_root_after) +
+                              ", the proposer had " + HexEncode(command.attested_root) +
+                              "; stopped applying");
+  }
+  return Status::OK();
+}
+
+Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
+  WriteBatch batch;
+  if (!node_table_exists_) batch.CreateTable(kNodeTable);
+  bool reserved = false;
+  for (const logchain::WriteSetOp& op : command.ops) {
+    reserved = reserved || IsReserved(op.table);
+    switch (op.kind) {
+      case logchain::WriteSetOp::Kind::kPut:
+        batch.Put(op.table, AsChars(op.key), AsChars(op.value));
+        break;
+      case logchain::WriteSetOp::Kind::kDelete:
+        batch.Delete(op.table, AsChars(op.key));
+        break;
+      case logchain::WriteSetOp::Kind::kCreateTable:
+        batch.CreateTable(op.table);
+        break;
+      case logchain::WriteSetOp::Kind::kDropTable:
+        batch.DropTable(op.table);
+        break;
+    }
+  }
+  batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
+  Result<CommitInfo> written =
+      reserved ? Result<CommitInfo>(Status::InvalidArgument("a command writes a reserved table"))
+               : db_->Write({}, batch);
+  auto pending = pending_writes_.find(command.request_id);
+  if (!written.ok()) {
+    if (!IsDeterministicFailure(written.status())) {
+      return written.status().WithContext("applying Raft entry " + std::to_string(entry.index));
+    }
+    // Every node fails this command the same way; the ledger is unchanged.
+    applied_index_ = entry.index;
+    if (pending != pending_writes_.end()) {
+      WriteCallback done = std::move(pending->second.done);
+      pending_writes_.erase(pending);
+      done(written.status());
+    }
+    return Status::OK();
+  }
+  applied_index_ = entry.index;
+  node_table_exists_ = true;
+  if (pending != pending_writes_.end()) {
+    WriteCallback done = std::move(pending->second.done);
+    pending_writes_.erase(pending);
+    done(WriteResult{written->version, written->state_root, entry.index});
+  }
+  return Status::OK();
+}
+
+Status ReplicatedLedger::ApplyConfChange(const raft::Entry& entry) {
+  auto change = raft::DecodeConfChange(entry.data);
+  if (!change.ok()) return change.status();
+  const raft::ConfState conf = core_->ApplyConfChange(*change);
+  // The Raft log's restart membership first: if we crash before the ledger write,
+  // the change is applied again on restart (it is idempotent).
+  VELLUM_RETURN_IF_ERROR(log_->SetConfState(conf));
+  WriteBatch batch;
+  VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, db_->ListTables());
+  if (std::find(tables.begin(), tables.end(), kNodeTable) == tables.end()) {
+    batch.CreateTable(kNodeTable);
+  }
+  if (std::find(tables.begin(), tables.end(), kMembersTable) == tables.end()) {
+    batch.CreateTable(kMembersTable);
+  }
+  const std::string member = std::to_string(change->node_id);
+  if (change->type == raft::ConfChangeType::kRemoveNode) {
+    batch.Delete(kMembersTable, member);
+  } else {
+    batch.Put(kMembersTable, member, AsChars(change->context));
+  }
+  batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
+  auto written = db_->Write({}, batch);
+  if (!written.ok()) {
+    return written.status().WithContext("recording membership change " +
+                                        std::to_string(entry.index));
+  }
+  applied_index_ = entry.index;
+  node_table_exists_ = true;
+  return Status::OK();
+}
+
+void ReplicatedLedger::CompleteReads() {
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (it->second.index != 0 && applied_index_ >= it->second.index) {
+      ReadCallback done = std::move(it->second.done);
+      it = pending_reads_.erase(it);
+      done(Status::OK());
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ReplicatedLedger::ExpireTimedOut() {
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    if (it->second.deadline_tick > ticks_) {
+      ++it;
+      continue;
+    }
+    WriteCallback done = std::move(it->second.done);
+    it = pending_writes_.erase(it);
+    done(
+        Status::Unavailable("the write was not applied in time (no quorum?); it may still "
+                            "commit: read before retrying"));
+  }
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (it->second.deadline_tick > ticks_) {
+      ++it;
+      continue;
+    }
+    ReadCallback done = std::move(it->second.done);
+    it = pending_reads_.erase(it);
+    done(Status::Unavailable("the read could not be confirmed by a quorum in time"));
+  }
+}
+
+void ReplicatedLedger::Stop(Status why) {
+  if (!alarm_.ok()) return;
+  alarm_ = std::move(why);
+  const Status failed = Status::Unavailable("this node stopped: " + alarm_.ToString());
+  auto writes = std::move(pending_writes_);
+  pending_writes_.clear();
+  for (auto& [id, w] : writes) w.done(failed);
+  auto reads = std::move(pending_reads_);
+  pending_reads_.clear();
+  for (auto& [id, r] : reads) r.done(failed);
+}
+
+}  // namespace vellum::node
