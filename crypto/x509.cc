@@ -25,6 +25,7 @@
 #include <string>
 #include <utility>
 
+#include "crypto/openssl_util.h"
 #include "vellum/check.h"
 
 namespace vellum::crypto {
@@ -36,52 +37,12 @@ constexpr size_t kSerialBytes = 16;
 constexpr int kMaxValidityDays = 36500;
 constexpr long kBackdateSeconds = 3600;  // NOLINT(runtime/int): OpenSSL's type
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<&X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<&EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<&BIO_free_all>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<&BN_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<&ASN1_INTEGER_free>>;
 using ExtensionPtr = std::unique_ptr<X509_EXTENSION, OpenSslDeleter<&X509_EXTENSION_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpenSslDeleter<&GENERAL_NAMES_free>>;
 using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, OpenSslDeleter<&GENERAL_NAME_free>>;
 using Asn1StringPtr = std::unique_ptr<ASN1_STRING, OpenSslDeleter<&ASN1_STRING_free>>;
-
-// Drains this thread's OpenSSL error queue into one line.
-std::string DrainOpenSslErrors() {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {  // NOLINT(runtime/int): OpenSSL's type
-    std::array<char, 256> buf{};
-    ERR_error_string_n(e, buf.data(), buf.size());
-    if (!out.empty()) out += "; ";
-    out += buf.data();
-  }
-  return out.empty() ? std::string("no OpenSSL error reported") : out;
-}
-
-Status OpenSslFailure(StatusCode code, std::string_view what) {
-  return Status(code, std::string(what) + ": " + DrainOpenSslErrors());
-}
-
-// A read-only memory BIO over `data` (not copied; `data` must outlive it).
-Result<BioPtr> ReadBio(ByteView data, std::string_view what) {
-  if (data.size() > static_cast<size_t>(INT_MAX)) {
-    return Status::InvalidArgument(std::string(what) + " is too large");
-  }
-  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-  if (bio == nullptr) return OpenSslFailure(StatusCode::kIOError, "BIO_new_mem_buf");
-  return bio;
-}
-
-// A password callback that refuses: an encrypted PEM key fails instead of prompting on
-// the terminal.
-int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return -1; }
 
 Result<X509Ptr> ParseCertificate(std::string_view pem, std::string_view what) {
   ERR_clear_error();

@@ -65,6 +65,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/openssl_util.h"
 #include "node/http/percent.h"
 #include "vellum/check.h"
 
@@ -89,45 +90,17 @@ constexpr std::string_view kUnmatchedRoute = "unmatched";
 
 // --- OpenSSL helpers ------------------------------------------------------------------
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<&SSL_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<&X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<&EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<&BIO_free_all>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<&X509_STORE_CTX_free>>;
+using crypto::BioPtr;
+using crypto::EvpPkeyPtr;
+using crypto::NoPassword;
+using crypto::OpenSslFailure;
+using crypto::ReadBio;
+using crypto::X509Ptr;
+using SslCtxPtr = crypto::OpenSslPtr<SSL_CTX, &SSL_CTX_free>;
+using StoreCtxPtr = crypto::X509StoreCtxPtr;
 struct OpenSslFree {
   void operator()(unsigned char* p) const { OPENSSL_free(p); }
 };
-
-std::string DrainOpenSslErrors() {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {  // NOLINT(runtime/int): OpenSSL's type
-    std::array<char, 256> buf{};
-    ERR_error_string_n(e, buf.data(), buf.size());
-    if (!out.empty()) out += "; ";
-    out += buf.data();
-  }
-  return out.empty() ? std::string("no OpenSSL error reported") : out;
-}
-
-Status OpenSslFailure(StatusCode code, std::string_view what) {
-  return Status(code, std::string(what) + ": " + DrainOpenSslErrors());
-}
-
-int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return -1; }
-
-Result<BioPtr> ReadBio(ByteView data) {
-  if (data.size() > static_cast<size_t>(INT_MAX)) return Status::InvalidArgument("PEM too large");
-  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-  if (bio == nullptr) return OpenSslFailure(StatusCode::kIOError, "BIO_new_mem_buf");
-  return bio;
-}
 
 // TLS 1.3 only, no session resumption, client certificates verified against the CA
 // certificates of `options` alone (the system store is never loaded).

@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/openssl_util.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
 #include "vellum/check.h"
@@ -74,43 +75,14 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 // --- OpenSSL helpers ------------------------------------------------------------------
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<&SSL_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<&X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<&EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<&BIO_free_all>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<&X509_STORE_CTX_free>>;
-
-// Drains this thread's OpenSSL error queue into one line (library and reason strings).
-std::string DrainOpenSslErrors() {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {  // NOLINT(runtime/int): OpenSSL's type
-    std::array<char, 256> buf{};
-    ERR_error_string_n(e, buf.data(), buf.size());
-    if (!out.empty()) out += "; ";
-    out += buf.data();
-  }
-  return out.empty() ? std::string("no OpenSSL error reported") : out;
-}
-
-Status OpenSslFailure(StatusCode code, std::string_view what) {
-  return Status(code, std::string(what) + ": " + DrainOpenSslErrors());
-}
-
-int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return -1; }
-
-Result<BioPtr> ReadBio(ByteView data) {
-  if (data.size() > static_cast<size_t>(INT_MAX)) return Status::InvalidArgument("PEM too large");
-  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-  if (bio == nullptr) return OpenSslFailure(StatusCode::kIOError, "BIO_new_mem_buf");
-  return bio;
-}
+using crypto::BioPtr;
+using crypto::EvpPkeyPtr;
+using crypto::NoPassword;
+using crypto::OpenSslFailure;
+using crypto::ReadBio;
+using crypto::X509Ptr;
+using SslCtxPtr = crypto::OpenSslPtr<SSL_CTX, &SSL_CTX_free>;
+using StoreCtxPtr = crypto::X509StoreCtxPtr;
 
 // The TLS context shared by both directions: TLS 1.3 only, peer certificates required
 // and verified against the cluster CA alone, no session resumption.

@@ -26,9 +26,9 @@
 #include <set>
 
 #include "base/fault_injection_env.h"
-#include "crypto/ed25519.h"
 #include "crypto/random.h"
 #include "node/replicated_ledger.h"
+#include "tests/node/test_authenticator.h"
 #include "tests/sim/linearizability.h"
 
 namespace vellum::node {
@@ -38,29 +38,12 @@ constexpr int kShards = 10;
 constexpr int kSteps = 600;
 constexpr uint64_t kNodes = 3;
 
-class SimAuthenticator final : public raft::MemberAuthenticator {
- public:
-  SimAuthenticator(uint64_t self, const std::map<uint64_t, crypto::Ed25519KeyPair>* keys)
-      : self_(self), keys_(keys) {}
-  Result<Bytes> Sign(ByteView message) override {
-    const auto sig = keys_->at(self_).Sign(message);
-    return Bytes(sig.begin(), sig.end());
-  }
-  Status Verify(uint64_t signer, ByteView message, ByteView signature) const override {
-    auto it = keys_->find(signer);
-    if (it == keys_->end()) return Status::PermissionDenied("not a member");
-    return crypto::Ed25519Verify(it->second.public_key(), message, signature);
-  }
-
- private:
-  uint64_t self_;
-  const std::map<uint64_t, crypto::Ed25519KeyPair>* keys_;
-};
+using testing::TestAuthenticator;
 
 struct Member {
   std::unique_ptr<Env> mem;
   std::unique_ptr<FaultInjectionEnv> env;
-  std::unique_ptr<SimAuthenticator> auth;
+  std::unique_ptr<TestAuthenticator> auth;
   std::unique_ptr<crypto::SeededRandom> random;
   std::unique_ptr<ReplicatedLedger> ledger;  // null while crashed
   uint64_t tick_period = 1;
@@ -80,16 +63,12 @@ struct Pending {
 class NodeSimulation {
  public:
   explicit NodeSimulation(uint64_t seed) : seed_(seed), rng_(seed) {
-    for (uint64_t id = 1; id <= kNodes; ++id) {
-      crypto::SecureBytes key_seed(crypto::Ed25519KeyPair::kSeedSize);
-      std::fill(key_seed.data(), key_seed.data() + key_seed.size(), static_cast<uint8_t>(id));
-      keys_.emplace(id, std::move(crypto::Ed25519KeyPair::FromSeed(key_seed)).value());
-    }
+    keys_ = testing::TestNodeKeys(kNodes);
     for (uint64_t id = 1; id <= kNodes; ++id) {
       Member& m = members_[id];
       m.mem = NewMemEnv(seed * 31 + id);
       m.env = std::make_unique<FaultInjectionEnv>(m.mem.get(), seed * 17 + id);
-      m.auth = std::make_unique<SimAuthenticator>(id, &keys_);
+      m.auth = std::make_unique<TestAuthenticator>(id, &keys_);
       m.random = std::make_unique<crypto::SeededRandom>(seed * 13 + id);
       m.tick_period = 3 + rng_() % 3;  // skewed timers
     }

@@ -15,30 +15,13 @@
 #include <map>
 #include <set>
 
-#include "crypto/ed25519.h"
 #include "crypto/random.h"
+#include "tests/node/test_authenticator.h"
 
 namespace vellum::node {
 namespace {
 
-class TestAuthenticator final : public raft::MemberAuthenticator {
- public:
-  TestAuthenticator(uint64_t self, const std::map<uint64_t, crypto::Ed25519KeyPair>* keys)
-      : self_(self), keys_(keys) {}
-  Result<Bytes> Sign(ByteView message) override {
-    const auto sig = keys_->at(self_).Sign(message);
-    return Bytes(sig.begin(), sig.end());
-  }
-  Status Verify(uint64_t signer, ByteView message, ByteView signature) const override {
-    auto it = keys_->find(signer);
-    if (it == keys_->end()) return Status::PermissionDenied("not a member");
-    return crypto::Ed25519Verify(it->second.public_key(), message, signature);
-  }
-
- private:
-  uint64_t self_;
-  const std::map<uint64_t, crypto::Ed25519KeyPair>* keys_;
-};
+using testing::TestAuthenticator;
 
 std::string SecretFor(uint8_t fill) {
   return std::string(MasterKey::kSize, static_cast<char>(fill));
@@ -47,12 +30,8 @@ std::string SecretFor(uint8_t fill) {
 class TestCluster {
  public:
   explicit TestCluster(int n) : env_(NewMemEnv(7)), random_(99) {
-    for (uint64_t id = 1; id <= static_cast<uint64_t>(n); ++id) {
-      crypto::SecureBytes seed(crypto::Ed25519KeyPair::kSeedSize);
-      std::fill(seed.data(), seed.data() + seed.size(), static_cast<uint8_t>(id));
-      keys_.emplace(id, std::move(crypto::Ed25519KeyPair::FromSeed(seed)).value());
-      voters_.push_back(id);
-    }
+    keys_ = testing::TestNodeKeys(static_cast<uint64_t>(n));
+    for (uint64_t id = 1; id <= static_cast<uint64_t>(n); ++id) voters_.push_back(id);
     for (uint64_t id : voters_) {
       auth_[id] = std::make_unique<TestAuthenticator>(id, &keys_);
       secrets_[id] = SecretFor(0x42);
