@@ -229,8 +229,11 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox) {
                                  std::to_string(rd.snapshot.metadata.index) + ")"));
         break;
       }
+      if (Status conf = log_->SetConfState(rd.snapshot.metadata.conf_state); !conf.ok()) {
+        Stop(conf.WithContext("recording the snapshot's membership"));
+        break;
+      }
       applied_index_ = std::max(applied_index_, rd.snapshot.metadata.index);
-      VELLUM_RETURN_IF_ERROR(log_->SetConfState(rd.snapshot.metadata.conf_state));
     }
     for (const raft::Entry& e : rd.committed_entries) {
       if (Status applied = ApplyEntry(e); !applied.ok()) {
