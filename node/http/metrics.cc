@@ -202,7 +202,10 @@ Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view
 std::string MetricsRegistry::Render() const {
   std::string out;
   std::lock_guard lock(mu_);
-  for (const auto& [name, family] : families_) {
+  for (const auto& entry : families_) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::string& name = entry.first;
+    const auto& family = entry.second;
     out += "# HELP ";
     out += name;
     out += ' ';
