@@ -20,6 +20,5 @@ if(VELLUM_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)
 endif()
-if(VELLUM_BUILD_BENCH)
-  find_package(gflags REQUIRED)
-endif()
+# gflags: vellum-node's command-line overrides of its config file, and vellum-bench.
+find_package(gflags REQUIRED)

@@ -3,6 +3,7 @@
 #include "node/replicated_ledger.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "crypto/hkdf.h"
@@ -83,7 +84,13 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
   Options db_options;
   db_options.create_if_missing = true;
   db_options.master_key_provider = options.master_key_provider;
-  db_options.sync = options.sync;
+  // The ledger is not synced on each command: the Raft log is (before any write is
+  // acknowledged), and the ledger records the Raft index it applied in the same
+  // atomic write as the command. After a crash the ledger is a prefix of what it
+  // applied, and the commands after it are applied again from the Raft log, so an
+  // fsync here would only slow every write down. (The Raft log is never compacted
+  // yet; compacting it will have to sync the ledger first.)
+  db_options.sync = false;
   db_options.env = env;
   // Every member's ledger is a replica of one ledger: they share its identity (and
   // with it every derived key), so the same commands give the same state roots.
@@ -106,6 +113,7 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
 
   // Where the ledger is: the Raft index of the last command it applied.
   VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, r->db_->ListTables());
+  r->tables_.insert(tables.begin(), tables.end());
   if (std::find(tables.begin(), tables.end(), kNodeTable) != tables.end()) {
     r->node_table_exists_ = true;
     VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> applied,
@@ -120,8 +128,8 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
     return Status::Corruption("the ledger applied Raft index " + std::to_string(r->applied_index_) +
                               " but the Raft log ends at " + std::to_string(r->log_->LastIndex()));
   }
-  // The ledger's applied index is synced with every command; the Raft commit index
-  // may lag it (commit-only changes are not synced). Everything applied was committed.
+  // The persisted Raft commit index may lag the ledger's applied index (commit-only
+  // changes are not synced). Everything applied was committed.
   const raft::HardState hs = r->log_->GetInitialState().hard_state;
   if (hs.commit < r->applied_index_) {
     VELLUM_RETURN_IF_ERROR(r->log_->Persist(raft::HardState{hs.term, hs.vote, r->applied_index_},
@@ -181,10 +189,12 @@ Status ReplicatedLedger::ProposeCommandForTesting(const NodeCommand& command, Wr
 
 Status ReplicatedLedger::ProposeCommand(NodeCommand command, WriteCallback done) {
   if (!alarm_.ok()) return alarm_;
-  if (!is_leader()) {
-    const uint64_t lead = leader();
-    return Status::Unavailable(lead == 0 ? std::string("no leader is known; retry later")
-                                         : "not the leader; node " + std::to_string(lead) + " is");
+  // A follower forwards the proposal to the leader through Raft (the core's
+  // kPropose message); the write completes here when this node applies it.
+  if (leader() == raft::kNoNode) {
+    return Status::Unavailable(
+        "no leader is known (an election is under way or there is no "
+        "quorum); retry later");
   }
   command.request_id = (options_.node_id << 40) | (++next_request_ & ((uint64_t{1} << 40) - 1));
   VELLUM_ASSIGN_OR_RETURN(Bytes sealed, SealCommand(replication_key_, command, *random_));
@@ -192,6 +202,45 @@ Status ReplicatedLedger::ProposeCommand(NodeCommand command, WriteCallback done)
   pending_writes_[command.request_id] =
       PendingWrite{std::move(done), ticks_ + options_.proposal_timeout_ticks};
   return Status::OK();
+}
+
+Status ReplicatedLedger::ProposeConfChange(const raft::ConfChange& change, ReadCallback done) {
+  if (!alarm_.ok()) return alarm_;
+  if (!is_leader()) {
+    const uint64_t lead = leader();
+    return Status::Unavailable(lead == raft::kNoNode
+                                   ? std::string("no leader is known; retry later")
+                                   : "membership changes go to the leader, node " +
+                                         std::to_string(lead));
+  }
+  if (pending_conf_change_.has_value()) {
+    return Status::Unavailable("another membership change is in progress; retry later");
+  }
+  VELLUM_RETURN_IF_ERROR(core_->ProposeConfChange(change));
+  pending_conf_change_ =
+      PendingConfChange{change, std::move(done), ticks_ + options_.proposal_timeout_ticks};
+  return Status::OK();
+}
+
+Result<std::map<uint64_t, std::string>> ReplicatedLedger::MemberRecords() {
+  std::map<uint64_t, std::string> members;
+  if (tables_.count(kMembersTable) == 0) return members;
+  Status inner;
+  VELLUM_RETURN_IF_ERROR(
+      db_->Scan({}, kMembersTable, [&](std::string_view key, std::string_view value) {
+        uint64_t id = 0;
+        for (char c : key) {
+          if (c < '0' || c > '9' || id > (UINT64_MAX - 9) / 10) {
+            inner = Status::Corruption("a member record has a malformed node id");
+            return false;
+          }
+          id = id * 10 + static_cast<uint64_t>(c - '0');
+        }
+        members.emplace(id, std::string(value));
+        return true;
+      }));
+  VELLUM_RETURN_IF_ERROR(inner);
+  return members;
 }
 
 Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
@@ -294,19 +343,25 @@ Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeComman
   WriteBatch batch;
   if (!node_table_exists_) batch.CreateTable(kNodeTable);
   bool reserved = false;
+  // A put to a table that does not exist creates it first. Every node has the same
+  // tables at this point of the log, so every node makes the same decision.
+  std::set<std::string, std::less<>> tables = tables_;
   for (const logchain::WriteSetOp& op : command.ops) {
     reserved = reserved || IsReserved(op.table);
     switch (op.kind) {
       case logchain::WriteSetOp::Kind::kPut:
+        if (tables.insert(op.table).second) batch.CreateTable(op.table);
         batch.Put(op.table, AsChars(op.key), AsChars(op.value));
         break;
       case logchain::WriteSetOp::Kind::kDelete:
         batch.Delete(op.table, AsChars(op.key));
         break;
       case logchain::WriteSetOp::Kind::kCreateTable:
+        tables.insert(op.table);
         batch.CreateTable(op.table);
         break;
       case logchain::WriteSetOp::Kind::kDropTable:
+        tables.erase(op.table);
         batch.DropTable(op.table);
         break;
     }
@@ -331,6 +386,7 @@ Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeComman
   }
   applied_index_ = entry.index;
   node_table_exists_ = true;
+  tables_ = std::move(tables);
   if (pending != pending_writes_.end()) {
     WriteCallback done = std::move(pending->second.done);
     pending_writes_.erase(pending);
@@ -368,6 +424,15 @@ Status ReplicatedLedger::ApplyConfChange(const raft::Entry& entry) {
   }
   applied_index_ = entry.index;
   node_table_exists_ = true;
+  tables_.insert(std::string(kNodeTable));
+  tables_.insert(std::string(kMembersTable));
+  if (pending_conf_change_.has_value() && pending_conf_change_->change.type == change->type &&
+      pending_conf_change_->change.node_id == change->node_id) {
+    ReadCallback done = std::move(pending_conf_change_->done);
+    pending_conf_change_.reset();
+    done(Status::OK());
+  }
+  if (on_membership_change_) on_membership_change_(*change, conf);
   return Status::OK();
 }
 
@@ -395,6 +460,12 @@ void ReplicatedLedger::ExpireTimedOut() {
         Status::Unavailable("the write was not applied in time (no quorum?); it may still "
                             "commit: read before retrying"));
   }
+  if (pending_conf_change_.has_value() && pending_conf_change_->deadline_tick <= ticks_) {
+    ReadCallback done = std::move(pending_conf_change_->done);
+    pending_conf_change_.reset();
+    done(Status::Unavailable(
+        "the membership change was not applied in time; it may still be: check the members"));
+  }
   for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
     if (it->second.deadline_tick > ticks_) {
       ++it;
@@ -416,6 +487,11 @@ void ReplicatedLedger::Stop(Status why) {
   auto reads = std::move(pending_reads_);
   pending_reads_.clear();
   for (auto& [id, r] : reads) r.done(failed);
+  if (pending_conf_change_.has_value()) {
+    ReadCallback done = std::move(pending_conf_change_->done);
+    pending_conf_change_.reset();
+    done(failed);
+  }
 }
 
 }  // namespace vellum::node

@@ -32,6 +32,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,7 +69,8 @@ struct ReplicatedLedgerOptions {
   uint64_t random_seed = 0;
   // Nonces for command encryption (not owned); nullptr: the system CSPRNG.
   RandomSource* random = nullptr;
-  // fsync the Raft log and the ledger before acknowledging.
+  // fsync the Raft log before acknowledging (the ledger never needs it: after a crash
+  // it is rebuilt from the Raft log).
   bool sync = true;
   // A proposal not applied within this many ticks fails with Unavailable (its
   // outcome is then unknown to the client: it may still commit).
@@ -91,9 +94,27 @@ class ReplicatedLedger {
   void Tick();
   // A message from a peer, already authenticated by the transport and envelope.
   Status Step(const raft::Message& message);
-  // Proposes a client write (on the leader; elsewhere Unavailable naming the leader).
-  // `done` runs from a later Process or Tick, exactly once.
+  // Proposes a client write. On a follower the proposal is forwarded to the leader
+  // through Raft; either way `done` runs on this node, from a later Process or Tick,
+  // exactly once. Unavailable when no leader is known. A put to a table that does not
+  // exist creates it.
   Status Propose(const WriteBatch& batch, WriteCallback done);
+  // Proposes a membership change (leader only; Unavailable elsewhere, and while
+  // another change is not yet applied). `change.context` is the member's record
+  // (kept in the "__vellum_members" table). `done` runs once the change is applied
+  // here, or with Unavailable when it is not applied in time.
+  Status ProposeConfChange(const raft::ConfChange& change, ReadCallback done);
+  // Asks the core to hand leadership to `to` (leader only).
+  Status TransferLeadership(uint64_t to) { return core_->TransferLeadership(to); }
+  // Called from Process after each membership change is applied here.
+  using MembershipCallback =
+      std::function<void(const raft::ConfChange& change, const raft::ConfState& conf)>;
+  void set_on_membership_change(MembershipCallback callback) {
+    on_membership_change_ = std::move(callback);
+  }
+  // The member records the ledger holds: node id -> the context of the change that
+  // added it (empty map before the first change).
+  Result<std::map<uint64_t, std::string>> MemberRecords();
   // A linearizable read barrier: `done` runs with OK once this node has applied
   // everything committed when the barrier was confirmed by a quorum; reads of the
   // ledger then see every write acknowledged before the barrier began.
@@ -139,6 +160,12 @@ class ReplicatedLedger {
   void ExpireTimedOut();
   void Stop(Status why);
 
+  struct PendingConfChange {
+    raft::ConfChange change;
+    ReadCallback done;
+    int deadline_tick = 0;
+  };
+
   ReplicatedLedgerOptions options_;
   RandomSource* random_ = nullptr;
   std::unique_ptr<DB> db_;
@@ -152,6 +179,10 @@ class ReplicatedLedger {
   int ticks_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::map<uint64_t, PendingRead> pending_reads_;
+  std::optional<PendingConfChange> pending_conf_change_;
+  MembershipCallback on_membership_change_;
+  // The ledger's tables (kept in step with what is applied).
+  std::set<std::string, std::less<>> tables_;
   Status alarm_;
   std::vector<std::string> peer_alarms_;
 };

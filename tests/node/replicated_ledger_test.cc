@@ -159,10 +159,14 @@ TEST(ReplicatedLedger, WritesApplyEverywhereWithIdenticalRoots) {
 
 TEST(ReplicatedLedger, FailedCommandsFailEverywhereAndChangeNothing) {
   TestCluster c(3);
-  auto missing = c.Write(Put("alice", "1"));  // the table does not exist
+  WriteBatch missing_table;
+  missing_table.Delete("nowhere", "alice");  // the table does not exist
+  auto missing = c.Write(missing_table);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
   auto ok = c.Write(Put("alice", "1", true));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto again = c.Write(Put("bob", "1", true));  // creating "accounts" twice
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists) << again.status().ToString();
   c.Settle();
   for (uint64_t id : {1, 2, 3}) EXPECT_EQ(c.node(id).latest().version, 1u);
   WriteBatch reserved;
@@ -170,13 +174,44 @@ TEST(ReplicatedLedger, FailedCommandsFailEverywhereAndChangeNothing) {
   EXPECT_EQ(c.Write(reserved).status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(ReplicatedLedger, FollowersRefuseWritesAndNameTheLeader) {
+TEST(ReplicatedLedger, APutCreatesItsTableOnEveryNode) {
+  TestCluster c(3);
+  auto first = c.Write(Put("alice", "1"));  // no CreateTable: the put creates "accounts"
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  WriteBatch both;
+  both.Put("accounts", "bob", "2");
+  both.Put("other", "x", "3");  // a second new table in the same command
+  ASSERT_TRUE(c.Write(both).ok());
+  c.Settle();
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).latest().version, 2u);
+    EXPECT_EQ(c.node(id).latest().state_root, c.node(1).latest().state_root);
+    auto v = c.node(id).db()->Get({}, "other", "x");
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->value_or(""), "3");
+  }
+}
+
+TEST(ReplicatedLedger, FollowersForwardWritesToTheLeader) {
   TestCluster c(3);
   const uint64_t lead = c.ElectLeader();
   const uint64_t follower = lead == 1 ? 2 : 1;
-  Status s = c.node(follower).Propose(Put("a", "b", true), [](Result<WriteResult>) {});
-  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_NE(s.message().find("node " + std::to_string(lead)), std::string::npos) << s.ToString();
+  std::optional<Result<WriteResult>> result;
+  ASSERT_TRUE(c.node(follower)
+                  .Propose(Put("a", "b", true), [&](Result<WriteResult> r) { result = r; })
+                  .ok());
+  for (int i = 0; i < 100 && !result.has_value(); ++i) c.Round(i % 4 == 0);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status().ToString();
+  EXPECT_EQ((*result)->version, 1u);
+  c.Settle();
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(c.node(id).latest().state_root, (*result)->state_root);
+}
+
+TEST(ReplicatedLedger, WritesWithNoLeaderKnownFailAtOnce) {
+  TestCluster c(3);  // nothing has ticked: no node knows a leader
+  Status s = c.node(1).Propose(Put("a", "b", true), [](Result<WriteResult>) {});
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
 }
 
 TEST(ReplicatedLedger, ReadBarrierOnAFollowerSeesAcknowledgedWrites) {

@@ -1,0 +1,458 @@
+// Copyright (c) Vellum authors.
+//
+// vellum-node's client API (docs/api.md): the HTTP handlers. Handlers run on the HTTPS
+// server's I/O threads and never block: anything that touches the Raft core is posted
+// to the event loop, and the answer is sent from there once the write is applied or
+// the read barrier confirmed. Stale reads and reads at a fixed version go straight to
+// the ledger (DB is thread-safe; a version, once it exists, never changes).
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "node/node_server_impl.h"
+
+namespace vellum::node {
+
+namespace {
+
+using http::ErrorResponse;
+using http::Request;
+using http::Responder;
+using http::Response;
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kMaxTxnOps = 10000;
+
+Response JsonResponse(const Json& body, int status = 200) {
+  Response r;
+  r.status = status;
+  try {
+    r.body = body.dump();
+  } catch (const nlohmann::json::type_error&) {
+    return ErrorResponse(400, "InvalidArgument",
+                         "a key or value is not UTF-8 text and cannot be shown as a JSON "
+                         "string; ask again with ?encoding=hex");
+  }
+  r.body.push_back('\n');
+  return r;
+}
+
+Response ShuttingDown() {
+  return ErrorResponse(Status::Unavailable("this node is shutting down; use another member"));
+}
+
+Result<uint64_t> ParseUint(std::string_view text, std::string_view what) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return Status::InvalidArgument(std::string(what) + " must be a non-negative integer, got '" +
+                                   std::string(text) + "'");
+  }
+  return v;
+}
+
+// "utf8" (the default) shows keys and values as JSON strings, "hex" as hex digits.
+Result<bool> HexEncoding(const Request& req) {
+  auto it = req.query.find("encoding");
+  if (it == req.query.end() || it->second == "utf8") return false;
+  if (it->second == "hex") return true;
+  return Status::InvalidArgument("encoding must be 'utf8' or 'hex', got '" + it->second + "'");
+}
+
+Json DataJson(std::string_view data, bool hex) {
+  return hex ? Json(HexEncode(AsBytes(data))) : Json(std::string(data));
+}
+
+Json WriteResultJson(const WriteResult& w) {
+  Json j;
+  j["version"] = w.version;
+  j["state_root"] = HexEncode(w.state_root);
+  j["raft_index"] = w.raft_index;
+  return j;
+}
+
+// A txn op's key or value: text, or hex digits with "encoding":"hex".
+Result<std::string> TxnBytes(const Json& op, const char* field, bool hex, size_t index) {
+  auto it = op.find(field);
+  if (it == op.end() || !it->is_string()) {
+    return Status::InvalidArgument("ops[" + std::to_string(index) + "]." + field +
+                                   " must be a string");
+  }
+  const std::string& text = it->get_ref<const std::string&>();
+  if (!hex) return text;
+  Result<Bytes> bytes = HexDecode(text);
+  if (!bytes.ok()) {
+    return Status::InvalidArgument("ops[" + std::to_string(index) + "]." + field +
+                                   " is not hex digits");
+  }
+  return std::string(AsChars(*bytes));
+}
+
+Result<WriteBatch> ParseTxn(std::string_view body) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return Status::InvalidArgument("the body must be a JSON object {\"ops\": [...]}");
+  }
+  bool hex = false;
+  for (const auto& [name, value] : j.items()) {
+    if (name == "encoding") {
+      if (!value.is_string() || (value != "utf8" && value != "hex")) {
+        return Status::InvalidArgument("encoding must be \"utf8\" or \"hex\"");
+      }
+      hex = value == "hex";
+    } else if (name != "ops") {
+      return Status::InvalidArgument("unknown field '" + name + "' (expected ops, encoding)");
+    }
+  }
+  auto ops = j.find("ops");
+  if (ops == j.end() || !ops->is_array() || ops->empty()) {
+    return Status::InvalidArgument("ops must be a non-empty array");
+  }
+  if (ops->size() > kMaxTxnOps) {
+    return Status::InvalidArgument("a transaction holds at most " + std::to_string(kMaxTxnOps) +
+                                   " operations");
+  }
+  WriteBatch batch;
+  for (size_t i = 0; i < ops->size(); ++i) {
+    const Json& op = (*ops)[i];
+    const std::string where = "ops[" + std::to_string(i) + "]";
+    if (!op.is_object() || !op.contains("op") || !op["op"].is_string() || !op.contains("table") ||
+        !op["table"].is_string()) {
+      return Status::InvalidArgument(where + " must be an object with string fields op, table");
+    }
+    const std::string& kind = op["op"].get_ref<const std::string&>();
+    const std::string& table = op["table"].get_ref<const std::string&>();
+    if (kind == "put") {
+      VELLUM_ASSIGN_OR_RETURN(std::string key, TxnBytes(op, "key", hex, i));
+      VELLUM_ASSIGN_OR_RETURN(std::string value, TxnBytes(op, "value", hex, i));
+      batch.Put(table, key, value);
+    } else if (kind == "delete") {
+      VELLUM_ASSIGN_OR_RETURN(std::string key, TxnBytes(op, "key", hex, i));
+      batch.Delete(table, key);
+    } else if (kind == "create_table") {
+      batch.CreateTable(table);
+    } else if (kind == "drop_table") {
+      batch.DropTable(table);
+    } else {
+      return Status::InvalidArgument(where + ".op must be put, delete, create_table or " +
+                                     "drop_table, got '" + kind + "'");
+    }
+  }
+  return batch;
+}
+
+}  // namespace
+
+http::Router NodeServer::Impl::MakeRouter() {
+  http::Router router;
+
+  // Proposes `batch` from the loop; answers once it is applied here.
+  auto submit_write = [this](WriteBatch batch, Responder respond) {
+    const bool posted = Post([this, batch = std::move(batch), respond]() {
+      Status s = ledger->Propose(batch, [respond](Result<WriteResult> written) {
+        respond(written.ok() ? JsonResponse(WriteResultJson(*written))
+                             : ErrorResponse(written.status()));
+      });
+      if (!s.ok()) respond(ErrorResponse(s));
+    });
+    if (!posted) respond(ShuttingDown());
+  };
+
+  // Where a request the leader must handle goes: a 307 to the leader's client URL,
+  // or 503 when no leader is known.
+  auto redirect_to_leader = [this](const Request& req, Responder respond) {
+    const NodeStatusSnapshot st = Snapshot();
+    std::optional<MemberRecord> leader = st.leader == 0 ? std::nullopt : membership->Get(st.leader);
+    if (!leader.has_value() || leader->client_url.empty()) {
+      respond(ErrorResponse(Status::Unavailable("no leader is known; retry later")));
+      return;
+    }
+    Response r =
+        ErrorResponse(307, "Redirect", "node " + std::to_string(st.leader) + " is the leader");
+    r.headers.emplace_back("Location", leader->client_url + req.target);
+    respond(std::move(r));
+  };
+
+  // Reads `table`/`key` as `req` asks (version, proof); runs on any thread.
+  auto read_key = [this](const Request& req) -> Response {
+    ReadOptions ro;
+    if (auto at = req.query.find("at"); at != req.query.end()) {
+      Result<uint64_t> v = ParseUint(at->second, "at");
+      if (!v.ok()) return ErrorResponse(v.status());
+      ro.version = *v;
+    } else {
+      const uint64_t latest = ledger_db->Latest().version;
+      if (latest == 0) return ErrorResponse(Status::NotFound("the ledger is empty"));
+      ro.version = latest;
+    }
+    const std::string& table = req.params.at("table");
+    const std::string& key = req.params.at("key");
+    auto proof = req.query.find("proof");
+    if (proof != req.query.end() && proof->second != "false") {
+      if (proof->second != "true") {
+        return ErrorResponse(Status::InvalidArgument("proof must be true or false"));
+      }
+      Result<LedgerProof> p = ledger_db->GetWithProof(ro, table, key);
+      if (!p.ok()) return ErrorResponse(p.status());
+      Response r;
+      r.body = p->ToJson();
+      r.body.push_back('\n');
+      return r;
+    }
+    Result<std::optional<std::string>> value = ledger_db->Get(ro, table, key);
+    if (!value.ok()) return ErrorResponse(value.status());
+    if (!value->has_value()) {
+      return ErrorResponse(Status::NotFound("key not found in table '" + table + "' at version " +
+                                            std::to_string(*ro.version)));
+    }
+    Response r;
+    r.content_type = "application/octet-stream";
+    r.body = std::move(**value);
+    r.headers.emplace_back("X-Vellum-Version", std::to_string(*ro.version));
+    return r;
+  };
+
+  router.Add("PUT", "/v1/kv/{table}/{key}", [submit_write](Request req, Responder respond) {
+    WriteBatch batch;
+    batch.Put(req.params.at("table"), req.params.at("key"), req.body);
+    submit_write(std::move(batch), std::move(respond));
+  });
+
+  router.Add("DELETE", "/v1/kv/{table}/{key}", [submit_write](Request req, Responder respond) {
+    WriteBatch batch;
+    batch.Delete(req.params.at("table"), req.params.at("key"));
+    submit_write(std::move(batch), std::move(respond));
+  });
+
+  router.Add("POST", "/v1/txn", [submit_write](Request req, Responder respond) {
+    Result<WriteBatch> batch = ParseTxn(req.body);
+    if (!batch.ok()) {
+      respond(ErrorResponse(batch.status()));
+      return;
+    }
+    submit_write(std::move(batch).value(), std::move(respond));
+  });
+
+  router.Add("GET", "/v1/kv/{table}/{key}", [this, read_key](Request req, Responder respond) {
+    std::string consistency = "linearizable";
+    if (auto c = req.query.find("consistency"); c != req.query.end()) consistency = c->second;
+    if (consistency != "linearizable" && consistency != "stale") {
+      respond(
+          ErrorResponse(Status::InvalidArgument("consistency must be 'linearizable' or 'stale'")));
+      return;
+    }
+    // A fixed version never changes, and a stale read accepts this node's state.
+    if (consistency == "stale" || req.query.count("at") != 0) {
+      respond(read_key(req));
+      return;
+    }
+    const bool posted = Post([this, read_key, req, respond]() {
+      Status s = ledger->ReadBarrier([read_key, req, respond](const vellum::Status& confirmed) {
+        respond(confirmed.ok() ? read_key(req) : ErrorResponse(confirmed));
+      });
+      if (!s.ok()) respond(ErrorResponse(s));
+    });
+    if (!posted) respond(ShuttingDown());
+  });
+
+  router.Add("GET", "/v1/history/{table}/{key}", [this](Request req, Responder respond) {
+    Result<bool> hex = HexEncoding(req);
+    size_t limit = 0;
+    if (auto l = req.query.find("limit"); l != req.query.end()) {
+      Result<uint64_t> v = ParseUint(l->second, "limit");
+      if (!v.ok()) {
+        respond(ErrorResponse(v.status()));
+        return;
+      }
+      limit = static_cast<size_t>(*v);
+    }
+    if (!hex.ok()) {
+      respond(ErrorResponse(hex.status()));
+      return;
+    }
+    const std::string& table = req.params.at("table");
+    const std::string& key = req.params.at("key");
+    Result<std::vector<HistoryEntry>> history = ledger_db->History(table, key, limit);
+    if (!history.ok()) {
+      respond(ErrorResponse(history.status()));
+      return;
+    }
+    Json j;
+    j["table"] = table;
+    j["key"] = DataJson(key, *hex);
+    Json changes = Json::array();
+    for (const HistoryEntry& e : *history) {
+      Json c;
+      c["version"] = e.version;
+      c["value"] = e.value.has_value() ? DataJson(*e.value, *hex) : Json(nullptr);
+      c["verified"] = e.verified;
+      changes.push_back(std::move(c));
+    }
+    j["history"] = std::move(changes);
+    respond(JsonResponse(j));
+  });
+
+  router.Add("GET", "/v1/digest", [this](Request, Responder respond) {
+    Result<Digest> digest = ledger_db->GetDigest();
+    if (!digest.ok()) {
+      respond(ErrorResponse(digest.status()));
+      return;
+    }
+    Response r;
+    r.body = digest->ToJson();
+    r.body.push_back('\n');
+    respond(std::move(r));
+  });
+
+  router.Add("GET", "/v1/status", [this](Request, Responder respond) {
+    const NodeStatusSnapshot st = Snapshot();
+    Json j;
+    j["node_id"] = st.node_id;
+    j["role"] = st.role;
+    j["term"] = st.term;
+    j["leader"] = st.leader;
+    std::optional<MemberRecord> leader = st.leader == 0 ? std::nullopt : membership->Get(st.leader);
+    j["leader_url"] = leader.has_value() ? Json(leader->client_url) : Json(nullptr);
+    j["commit_index"] = st.commit_index;
+    j["applied_index"] = st.applied_index;
+    j["applied_version"] = st.applied_version;
+    j["state_root"] = HexEncode(st.state_root);
+    j["voters"] = st.voters;
+    j["learners"] = st.learners;
+    j["alarm"] = st.alarm.empty() ? Json(nullptr) : Json(st.alarm);
+    respond(JsonResponse(j));
+  });
+
+  router.Add("GET", "/healthz", [this](Request, Responder respond) {
+    const NodeStatusSnapshot st = Snapshot();
+    Json j;
+    if (!st.alarm.empty()) {
+      j["status"] = "alarm";
+      j["reason"] = st.alarm;
+      respond(JsonResponse(j, 503));
+      return;
+    }
+    if (st.leader == 0) {
+      j["status"] = "no_leader";
+      j["reason"] = "no leader is known: an election is under way or there is no quorum";
+      respond(JsonResponse(j, 503));
+      return;
+    }
+    j["status"] = "ok";
+    j["role"] = st.role;
+    j["leader"] = st.leader;
+    respond(JsonResponse(j));
+  });
+
+  router.Add("GET", "/v1/members", [this](Request, Responder respond) {
+    const NodeStatusSnapshot st = Snapshot();
+    Json members = Json::array();
+    for (const auto& [id, record] : membership->Members()) {
+      Json m;
+      m["id"] = id;
+      const bool voter = std::find(st.voters.begin(), st.voters.end(), id) != st.voters.end();
+      const bool learner =
+          std::find(st.learners.begin(), st.learners.end(), id) != st.learners.end();
+      m["role"] = voter ? "voter" : learner ? "learner" : "unknown";
+      m["peer_address"] = record.peer_address;
+      m["client_url"] = record.client_url;
+      m["signing_public_key"] = HexEncode(record.signing_public_key);
+      members.push_back(std::move(m));
+    }
+    Json j;
+    j["members"] = std::move(members);
+    respond(JsonResponse(j));
+  });
+
+  router.Add("POST", "/v1/members", [this, redirect_to_leader](Request req, Responder respond) {
+    Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("id") || !j["id"].is_number_unsigned() ||
+        j["id"].get<uint64_t>() == 0) {
+      respond(ErrorResponse(Status::InvalidArgument(
+          "the body must be {\"id\": N, \"peer_address\": \"host:port\", \"client_url\": "
+          "\"https://host:port\", \"signing_public_key\": \"<64 hex>\"} with N > 0")));
+      return;
+    }
+    const uint64_t id = j["id"].get<uint64_t>();
+    j.erase("id");
+    Result<MemberRecord> record = DecodeMemberRecord(j.dump());
+    if (!record.ok()) {
+      respond(ErrorResponse(record.status()));
+      return;
+    }
+    if (Snapshot().role != "leader") {
+      redirect_to_leader(req, std::move(respond));
+      return;
+    }
+    raft::ConfChange change{raft::ConfChangeType::kAddLearner, id,
+                            ToBytes(EncodeMemberRecord(*record))};
+    const bool posted = Post([this, change, id, respond]() {
+      const raft::ConfState conf = ledger->status().conf_state;
+      const auto has = [&](const std::vector<uint64_t>& v) {
+        return std::find(v.begin(), v.end(), id) != v.end();
+      };
+      if (has(conf.voters) || has(conf.learners)) {
+        respond(ErrorResponse(
+            Status::AlreadyExists("node " + std::to_string(id) + " is already a member")));
+        return;
+      }
+      Status s = ledger->ProposeConfChange(change, [id, respond](const vellum::Status& done) {
+        if (!done.ok()) {
+          respond(ErrorResponse(done));
+          return;
+        }
+        Json out;
+        out["id"] = id;
+        out["role"] = "learner";
+        out["note"] = "promoted to voter automatically once it has caught up";
+        respond(JsonResponse(out));
+      });
+      if (!s.ok()) respond(ErrorResponse(s));
+    });
+    if (!posted) respond(ShuttingDown());
+  });
+
+  router.Add(
+      "DELETE", "/v1/members/{id}", [this, redirect_to_leader](Request req, Responder respond) {
+        Result<uint64_t> id = ParseUint(req.params.at("id"), "the member id");
+        if (!id.ok()) {
+          respond(ErrorResponse(id.status()));
+          return;
+        }
+        if (Snapshot().role != "leader") {
+          redirect_to_leader(req, std::move(respond));
+          return;
+        }
+        const bool posted = Post([this, id = *id, respond]() {
+          const raft::ConfState conf = ledger->status().conf_state;
+          const auto has = [&](const std::vector<uint64_t>& v) {
+            return std::find(v.begin(), v.end(), id) != v.end();
+          };
+          if (!has(conf.voters) && !has(conf.learners)) {
+            respond(
+                ErrorResponse(Status::NotFound("node " + std::to_string(id) + " is not a member")));
+            return;
+          }
+          raft::ConfChange change{raft::ConfChangeType::kRemoveNode, id, {}};
+          Status s = ledger->ProposeConfChange(change, [id, respond](const vellum::Status& done) {
+            if (!done.ok()) {
+              respond(ErrorResponse(done));
+              return;
+            }
+            Json out;
+            out["id"] = id;
+            out["removed"] = true;
+            respond(JsonResponse(out));
+          });
+          if (!s.ok()) respond(ErrorResponse(s));
+        });
+        if (!posted) respond(ShuttingDown());
+      });
+
+  return router;
+}
+
+}  // namespace vellum::node

@@ -1,0 +1,95 @@
+// Copyright (c) Vellum authors.
+//
+// The insides of NodeServer, shared by node_server.cc (start-up, the event loop, the
+// peers) and client_api.cc (the HTTP handlers). Not a public header.
+
+#ifndef VELLUM_NODE_NODE_SERVER_IMPL_H_
+#define VELLUM_NODE_NODE_SERVER_IMPL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/http/https_server.h"
+#include "node/http/metrics.h"
+#include "node/http/router.h"
+#include "node/membership.h"
+#include "node/node_config.h"
+#include "node/node_log.h"
+#include "node/node_server.h"
+#include "node/replicated_ledger.h"
+#include "raft/peer_envelope.h"
+#include "raft/transport/peer_transport.h"
+
+namespace vellum::node {
+
+// What /v1/status, /healthz and /metrics show, copied out of the loop after each round.
+struct NodeStatusSnapshot {
+  uint64_t node_id = 0;
+  std::string role = "follower";
+  uint64_t term = 0;
+  uint64_t leader = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  uint64_t applied_version = 0;
+  Hash state_root{};
+  std::vector<uint64_t> voters;
+  std::vector<uint64_t> learners;
+  std::string alarm;  // empty while the node applies
+};
+
+struct NodeServer::Impl {
+  NodeConfig config;
+  std::shared_ptr<NodeLog> log;
+  std::shared_ptr<http::MetricsRegistry> metrics;
+  std::unique_ptr<Membership> membership;
+  std::unique_ptr<raft::MessageSealer> sealer;
+  std::unique_ptr<raft::MessageOpener> opener;
+  std::unique_ptr<ReplicatedLedger> ledger;  // the loop thread's, once started
+  DB* ledger_db = nullptr;  // the ledger's DB (thread-safe), for reads off the loop
+  std::unique_ptr<raft::PeerTransport> transport;
+  std::unique_ptr<http::HttpsServer> server;
+
+  // The event loop.
+  std::thread loop_thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> tasks;
+  bool loop_stopping = false;
+  bool stopped = false;
+
+  mutable std::mutex status_mu;
+  NodeStatusSnapshot status;
+
+  // Loop-thread state.
+  std::string last_role;
+  size_t peer_alarms_logged = 0;
+  bool alarm_logged = false;
+  std::vector<raft::Message> outbox;
+
+  // Runs `task` on the loop thread; false once the loop is stopping (the task is
+  // dropped).
+  bool Post(std::function<void()> task);
+  void Loop();
+  // After each batch of tasks or tick: persist, send, apply, publish the status.
+  void Round(bool ticked);
+  void OnFrame(uint64_t from, Bytes frame);
+  void OnMembershipChange(const raft::ConfChange& change, const raft::ConfState& conf);
+  void PromoteCaughtUpLearners();
+  void PublishStatus();
+  NodeStatusSnapshot Snapshot() const;
+  void StopAll();
+
+  // client_api.cc
+  http::Router MakeRouter();
+};
+
+}  // namespace vellum::node
+
+#endif  // VELLUM_NODE_NODE_SERVER_IMPL_H_
