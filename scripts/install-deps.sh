@@ -12,7 +12,7 @@ packages=(
   librocksdb-dev libssl-dev libsodium-dev libzstd-dev libyaml-cpp-dev
   libgflags-dev nlohmann-json3-dev libboost-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev curl etcd-server
 )
 
 missing=()
