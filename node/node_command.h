@@ -1,12 +1,14 @@
 // Copyright (c) Vellum authors.
 //
-// NodeCommand: what a vellum-node replicates through Raft for one client write — the
-// write's operations, a request id, and the proposer's attestation of its own state
-// (the ledger version it had applied and that version's state root), which every
-// node checks against its own root when it applies the command. In the Raft log the
-// command is encrypted (XChaCha20-Poly1305 under a key derived from the ledger master
-// secret every member holds), so the log on disk holds no plaintext.
-// Format: docs/formats/node-command.md.
+// NodeCommand: what a vellum-node replicates through Raft in one log entry — the
+// client writes its proposer gathered in one round of its event loop (each with its
+// request id and operations), and the proposer's attestation of its own state (the
+// ledger version it had applied and that version's state root), which every node
+// checks against its own root when it applies the command. A command is applied as
+// one ledger version: concurrent clients share one entry, one signature, one fsync
+// and one ledger commit. In the Raft log the command is encrypted
+// (XChaCha20-Poly1305 under a key derived from the ledger master secret every member
+// holds), so the log on disk holds no plaintext. Format: docs/formats/node-command.md.
 //
 // Thread safety: pure functions; the structs are values.
 
@@ -25,18 +27,28 @@
 
 namespace vellum::node {
 
-struct NodeCommand {
+// One client's write: all of its operations or none.
+struct ClientWrite {
   // Unique per proposer: (node id << 40) | counter; routes the result back to the
   // waiting client on the proposing node.
   uint64_t request_id = 0;
+  std::vector<logchain::WriteSetOp> ops;
+
+  bool operator==(const ClientWrite&) const = default;
+};
+
+struct NodeCommand {
   // The proposer's last applied ledger version when it proposed (0: none yet), and
   // the state root it had at that version.
   uint64_t attested_version = 0;
   Hash attested_root{};
-  std::vector<logchain::WriteSetOp> ops;
+  std::vector<ClientWrite> writes;  // at least one
 
   bool operator==(const NodeCommand&) const = default;
 };
+
+// The most writes one command carries.
+inline constexpr size_t kMaxWritesPerCommand = 4096;
 
 // Every op must be valid (logchain::ValidateWriteSetOp).
 Bytes EncodeNodeCommand(const NodeCommand& command);

@@ -26,6 +26,8 @@ constexpr std::string_view kMembersTable = "__vellum_members";
 constexpr size_t kMaxPeerAlarms = 128;
 // Bounds the Ready loop of one Process call (each Ready is a batch of work).
 constexpr int kMaxReadiesPerProcess = 64;
+// A command's client data stays well under the Raft core's uncommitted-bytes budget.
+constexpr size_t kMaxCommandBytes = size_t{8} << 20;
 
 std::string EncodeIndex(uint64_t index) {
   Bytes b;
@@ -98,6 +100,8 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
                           crypto::DeriveKey(master.impl().secret, "vellum/node/ledger-id", 16));
   db_options.ledger_id.assign(reinterpret_cast<const char*>(ledger_id.data()), ledger_id.size());
   VELLUM_RETURN_IF_ERROR(DB::Open(db_options, options.dir + "/ledger", &r->db_));
+  r->max_key_size_ = db_options.max_key_size;
+  r->max_value_size_ = db_options.max_value_size;
 
   raft::DurableLogOptions log_options;
   log_options.env = env;
@@ -165,9 +169,10 @@ Status ReplicatedLedger::Step(const raft::Message& message) {
 }
 
 Status ReplicatedLedger::Propose(const WriteBatch& batch, WriteCallback done) {
+  if (!alarm_.ok()) return alarm_;
   if (batch.Count() == 0) return Status::InvalidArgument("an empty write");
-  NodeCommand command;
-  command.ops.reserve(batch.Count());
+  ClientWrite write;
+  write.ops.reserve(batch.Count());
   for (const WriteBatch::Op& op : batch.ops()) {
     if (IsReserved(op.table)) {
       return Status::InvalidArgument("table names starting with '" +
@@ -175,20 +180,8 @@ Status ReplicatedLedger::Propose(const WriteBatch& batch, WriteCallback done) {
     }
     logchain::WriteSetOp w = ToWriteSetOp(op);
     VELLUM_RETURN_IF_ERROR(logchain::ValidateWriteSetOp(w));
-    command.ops.push_back(std::move(w));
+    write.ops.push_back(std::move(w));
   }
-  const CommitInfo latest = db_->Latest();
-  command.attested_version = latest.version;
-  command.attested_root = latest.state_root;
-  return ProposeCommand(std::move(command), std::move(done));
-}
-
-Status ReplicatedLedger::ProposeCommandForTesting(const NodeCommand& command, WriteCallback done) {
-  return ProposeCommand(command, std::move(done));
-}
-
-Status ReplicatedLedger::ProposeCommand(NodeCommand command, WriteCallback done) {
-  if (!alarm_.ok()) return alarm_;
   // A follower forwards the proposal to the leader through Raft (the core's
   // kPropose message); the write completes here when this node applies it.
   if (leader() == raft::kNoNode) {
@@ -196,12 +189,60 @@ Status ReplicatedLedger::ProposeCommand(NodeCommand command, WriteCallback done)
         "no leader is known (an election is under way or there is no "
         "quorum); retry later");
   }
-  command.request_id = (options_.node_id << 40) | (++next_request_ & ((uint64_t{1} << 40) - 1));
-  VELLUM_ASSIGN_OR_RETURN(Bytes sealed, SealCommand(replication_key_, command, *random_));
-  VELLUM_RETURN_IF_ERROR(core_->Propose(std::move(sealed)));
-  pending_writes_[command.request_id] =
+  write.request_id = NextRequestId();
+  pending_writes_[write.request_id] =
       PendingWrite{std::move(done), ticks_ + options_.proposal_timeout_ticks};
+  queued_writes_.push_back(std::move(write));
   return Status::OK();
+}
+
+uint64_t ReplicatedLedger::NextRequestId() {
+  return (options_.node_id << 40) | (++next_request_ & ((uint64_t{1} << 40) - 1));
+}
+
+void ReplicatedLedger::ProposeQueuedWrites() {
+  while (!queued_writes_.empty() && alarm_.ok()) {
+    NodeCommand command;
+    const CommitInfo latest = db_->Latest();
+    command.attested_version = latest.version;
+    command.attested_root = latest.state_root;
+    size_t bytes = 0;
+    while (!queued_writes_.empty() && command.writes.size() < kMaxWritesPerCommand &&
+           bytes < kMaxCommandBytes) {
+      for (const logchain::WriteSetOp& op : queued_writes_.front().ops) {
+        bytes += op.table.size() + op.key.size() + op.value.size();
+      }
+      command.writes.push_back(std::move(queued_writes_.front()));
+      queued_writes_.pop_front();
+    }
+    Status s = ProposeCommand(command);
+    if (!s.ok()) {
+      for (const ClientWrite& w : command.writes) FailPendingWrite(w.request_id, s);
+    }
+  }
+}
+
+void ReplicatedLedger::FailPendingWrite(uint64_t request_id, const Status& why) {
+  auto it = pending_writes_.find(request_id);
+  if (it == pending_writes_.end()) return;
+  WriteCallback done = std::move(it->second.done);
+  pending_writes_.erase(it);
+  done(why);
+}
+
+Status ReplicatedLedger::ProposeCommandForTesting(const NodeCommand& command) {
+  return ProposeCommand(command);
+}
+
+Status ReplicatedLedger::ProposeCommand(const NodeCommand& command) {
+  if (!alarm_.ok()) return alarm_;
+  if (leader() == raft::kNoNode) {
+    return Status::Unavailable(
+        "no leader is known (an election is under way or there is no "
+        "quorum); retry later");
+  }
+  VELLUM_ASSIGN_OR_RETURN(Bytes sealed, SealCommand(replication_key_, command, *random_));
+  return core_->Propose(std::move(sealed));
 }
 
 Status ReplicatedLedger::ProposeConfChange(const raft::ConfChange& change, ReadCallback done) {
@@ -254,6 +295,7 @@ Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
 }
 
 Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox) {
+  ProposeQueuedWrites();
   for (int i = 0; i < kMaxReadiesPerProcess && alarm_.ok() && core_->HasReady(); ++i) {
     raft::Ready rd = core_->GetReady();
     // 1. Persist (synced when the core says so: votes, terms and entries).
@@ -339,58 +381,108 @@ Status ReplicatedLedger::CheckAttestation(const NodeCommand& command) {
   return Status::OK();
 }
 
-Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
-  WriteBatch batch;
-  if (!node_table_exists_) batch.CreateTable(kNodeTable);
-  bool reserved = false;
-  // A put to a table that does not exist creates it first. Every node has the same
-  // tables at this point of the log, so every node makes the same decision.
-  std::set<std::string, std::less<>> tables = tables_;
-  for (const logchain::WriteSetOp& op : command.ops) {
-    reserved = reserved || IsReserved(op.table);
+Status ReplicatedLedger::CheckWrite(const ClientWrite& write,
+                                    std::set<std::string, std::less<>>* tables) const {
+  for (const logchain::WriteSetOp& op : write.ops) {
+    if (IsReserved(op.table)) {
+      return Status::InvalidArgument("a write names a reserved table ('" + op.table + "')");
+    }
+    VELLUM_RETURN_IF_ERROR(logchain::ValidateWriteSetOp(op));
+    const bool exists = tables->count(op.table) != 0;
     switch (op.kind) {
       case logchain::WriteSetOp::Kind::kPut:
-        if (tables.insert(op.table).second) batch.CreateTable(op.table);
-        batch.Put(op.table, AsChars(op.key), AsChars(op.value));
+        if (op.key.size() > max_key_size_ || op.value.size() > max_value_size_) {
+          return Status::InvalidArgument("a key or value is over the ledger's size limits");
+        }
+        tables->insert(op.table);  // created by its first put
         break;
       case logchain::WriteSetOp::Kind::kDelete:
-        batch.Delete(op.table, AsChars(op.key));
+        if (op.key.size() > max_key_size_) {
+          return Status::InvalidArgument("a key is over the ledger's size limit");
+        }
+        if (!exists) return Status::NotFound("table '" + op.table + "' does not exist");
         break;
       case logchain::WriteSetOp::Kind::kCreateTable:
-        tables.insert(op.table);
-        batch.CreateTable(op.table);
+        if (exists) return Status::AlreadyExists("table '" + op.table + "' exists");
+        tables->insert(op.table);
         break;
       case logchain::WriteSetOp::Kind::kDropTable:
-        tables.erase(op.table);
-        batch.DropTable(op.table);
+        if (!exists) return Status::NotFound("table '" + op.table + "' does not exist");
+        tables->erase(op.table);
         break;
     }
   }
-  batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
-  Result<CommitInfo> written =
-      reserved ? Result<CommitInfo>(Status::InvalidArgument("a command writes a reserved table"))
-               : db_->Write({}, batch);
-  auto pending = pending_writes_.find(command.request_id);
-  if (!written.ok()) {
-    if (!IsDeterministicFailure(written.status())) {
+  return Status::OK();
+}
+
+Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
+  // Every write is checked against the tables as the writes before it leave them,
+  // exactly as applying them one by one would; a write that would fail fails alone.
+  // The check depends only on the ledger's tables at this point of the log, which
+  // every member has alike, so every member fails the same writes.
+  std::set<std::string, std::less<>> tables = tables_;
+  std::vector<Status> outcome(command.writes.size());
+  WriteBatch batch;
+  if (!node_table_exists_) batch.CreateTable(kNodeTable);
+  size_t accepted = 0;
+  for (size_t w = 0; w < command.writes.size(); ++w) {
+    const ClientWrite& write = command.writes[w];
+    std::set<std::string, std::less<>> after = tables;
+    outcome[w] = CheckWrite(write, &after);
+    if (!outcome[w].ok()) continue;
+    for (const logchain::WriteSetOp& op : write.ops) {
+      switch (op.kind) {
+        case logchain::WriteSetOp::Kind::kPut:
+          if (tables.insert(op.table).second) batch.CreateTable(op.table);
+          batch.Put(op.table, AsChars(op.key), AsChars(op.value));
+          break;
+        case logchain::WriteSetOp::Kind::kDelete:
+          batch.Delete(op.table, AsChars(op.key));
+          break;
+        case logchain::WriteSetOp::Kind::kCreateTable:
+          tables.insert(op.table);
+          batch.CreateTable(op.table);
+          break;
+        case logchain::WriteSetOp::Kind::kDropTable:
+          tables.erase(op.table);
+          batch.DropTable(op.table);
+          break;
+      }
+    }
+    ++accepted;
+  }
+  Status write_status;
+  CommitInfo info;
+  if (accepted > 0) {
+    batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
+    Result<CommitInfo> written = db_->Write({}, batch);
+    if (written.ok()) {
+      info = *written;
+    } else if (IsDeterministicFailure(written.status())) {
+      // A failure the checks above did not foresee fails every write of the
+      // command — still identically on every member.
+      write_status = written.status();
+    } else {
       return written.status().WithContext("applying Raft entry " + std::to_string(entry.index));
     }
-    // Every node fails this command the same way; the ledger is unchanged.
-    applied_index_ = entry.index;
-    if (pending != pending_writes_.end()) {
-      WriteCallback done = std::move(pending->second.done);
-      pending_writes_.erase(pending);
-      done(written.status());
-    }
-    return Status::OK();
   }
   applied_index_ = entry.index;
-  node_table_exists_ = true;
-  tables_ = std::move(tables);
-  if (pending != pending_writes_.end()) {
+  if (accepted > 0 && write_status.ok()) {
+    node_table_exists_ = true;
+    tables_ = std::move(tables);
+  }
+  for (size_t w = 0; w < command.writes.size(); ++w) {
+    auto pending = pending_writes_.find(command.writes[w].request_id);
+    if (pending == pending_writes_.end()) continue;
     WriteCallback done = std::move(pending->second.done);
     pending_writes_.erase(pending);
-    done(WriteResult{written->version, written->state_root, entry.index});
+    if (!outcome[w].ok()) {
+      done(outcome[w]);
+    } else if (!write_status.ok()) {
+      done(write_status);
+    } else {
+      done(WriteResult{info.version, info.state_root, entry.index});
+    }
   }
   return Status::OK();
 }
@@ -481,6 +573,7 @@ void ReplicatedLedger::Stop(Status why) {
   if (!alarm_.ok()) return;
   alarm_ = std::move(why);
   const Status failed = Status::Unavailable("this node stopped: " + alarm_.ToString());
+  queued_writes_.clear();
   auto writes = std::move(pending_writes_);
   pending_writes_.clear();
   for (auto& [id, w] : writes) w.done(failed);

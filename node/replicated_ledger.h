@@ -29,6 +29,7 @@
 #define VELLUM_NODE_REPLICATED_LEDGER_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -136,8 +137,8 @@ class ReplicatedLedger {
   // The state root of the ledger's latest version.
   CommitInfo latest() { return db_->Latest(); }
 
-  // For tests: proposes a command as given (attestation included).
-  Status ProposeCommandForTesting(const NodeCommand& command, WriteCallback done);
+  // For tests: proposes a command as given (attestation included); no callback.
+  Status ProposeCommandForTesting(const NodeCommand& command);
 
  private:
   struct PendingWrite {
@@ -151,7 +152,15 @@ class ReplicatedLedger {
   };
 
   ReplicatedLedger() = default;
-  Status ProposeCommand(NodeCommand command, WriteCallback done);
+  uint64_t NextRequestId();
+  // Proposes the writes queued since the last Process as few commands (one entry,
+  // one signature and one ledger version per command).
+  void ProposeQueuedWrites();
+  Status ProposeCommand(const NodeCommand& command);
+  void FailPendingWrite(uint64_t request_id, const Status& why);
+  // Whether `write` applies on top of `tables` (updated to after it), as the ledger
+  // would decide: InvalidArgument / NotFound / AlreadyExists otherwise.
+  Status CheckWrite(const ClientWrite& write, std::set<std::string, std::less<>>* tables) const;
   Status ApplyEntry(const raft::Entry& entry);
   Status ApplyCommand(const raft::Entry& entry, const NodeCommand& command);
   Status ApplyConfChange(const raft::Entry& entry);
@@ -178,6 +187,11 @@ class ReplicatedLedger {
   uint64_t next_read_ = 0;
   int ticks_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
+  std::deque<ClientWrite> queued_writes_;  // proposed by the next Process
+  // The ledger's size limits, checked before a command is applied so that one
+  // client's oversized write fails alone.
+  size_t max_key_size_ = 0;
+  size_t max_value_size_ = 0;
   std::map<uint64_t, PendingRead> pending_reads_;
   std::optional<PendingConfChange> pending_conf_change_;
   MembershipCallback on_membership_change_;

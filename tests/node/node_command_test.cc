@@ -16,7 +16,6 @@ namespace {
 
 NodeCommand Sample() {
   NodeCommand c;
-  c.request_id = (uint64_t{3} << 40) | 17;
   c.attested_version = 42;
   for (size_t i = 0; i < c.attested_root.size(); ++i) c.attested_root[i] = static_cast<uint8_t>(i);
   logchain::WriteSetOp create;
@@ -27,7 +26,12 @@ NodeCommand Sample() {
   put.table = "accounts";
   put.key = ToBytes("alice");
   put.value = ToBytes("100");
-  c.ops = {create, put};
+  logchain::WriteSetOp del;
+  del.kind = logchain::WriteSetOp::Kind::kDelete;
+  del.table = "accounts";
+  del.key = ToBytes("bob");
+  c.writes = {ClientWrite{(uint64_t{3} << 40) | 17, {create, put}},
+              ClientWrite{(uint64_t{3} << 40) | 18, {del}}};
   return c;
 }
 
@@ -43,6 +47,9 @@ TEST(NodeCommand, RoundTripsAndRefusesEveryTruncation) {
   Bytes longer = encoded;
   longer.push_back(0);
   EXPECT_FALSE(DecodeNodeCommand(longer).ok());
+  Bytes no_writes = EncodeNodeCommand(c);
+  no_writes[1 + 1 + 32] = 0;  // version, attested version 42 (one byte), root: the count
+  EXPECT_EQ(DecodeNodeCommand(no_writes).status().code(), StatusCode::kCorruption);
   Bytes other_version = encoded;
   other_version[0] = 9;
   EXPECT_EQ(DecodeNodeCommand(other_version).status().code(), StatusCode::kNotSupported);

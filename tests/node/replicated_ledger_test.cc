@@ -192,6 +192,38 @@ TEST(ReplicatedLedger, APutCreatesItsTableOnEveryNode) {
   }
 }
 
+TEST(ReplicatedLedger, WritesOfOneRoundShareAVersionAndFailAlone) {
+  TestCluster c(3);
+  const uint64_t lead = c.ElectLeader();
+  ASSERT_TRUE(c.Write(Put("alice", "1", true)).ok());
+  // Proposed in one round: one command, one entry, one ledger version.
+  std::vector<std::optional<Result<WriteResult>>> results(4);
+  std::vector<WriteBatch> writes(4);
+  writes[0].Put("accounts", "bob", "2");
+  writes[1].Delete("missing", "x");   // fails alone: no such table
+  writes[2].CreateTable("accounts");  // fails alone: it exists
+  writes[3].Put("accounts", "carol", "3");
+  for (size_t i = 0; i < writes.size(); ++i) {
+    ASSERT_TRUE(c.node(lead)
+                    .Propose(writes[i], [&results, i](Result<WriteResult> r) { results[i] = r; })
+                    .ok());
+  }
+  for (int i = 0; i < 100 && !results[3].has_value(); ++i) c.Round(i % 4 == 0);
+  for (auto& r : results) ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(results[0]->ok()) << results[0]->status().ToString();
+  EXPECT_EQ(results[1]->status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(results[2]->status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(results[3]->ok());
+  EXPECT_EQ((*results[0])->version, 2u);
+  EXPECT_EQ((*results[3])->version, 2u);
+  EXPECT_EQ((*results[0])->raft_index, (*results[3])->raft_index);
+  c.Settle();
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.node(id).latest().version, 2u);
+    EXPECT_EQ(c.node(id).latest().state_root, (*results[3])->state_root);
+  }
+}
+
 TEST(ReplicatedLedger, FollowersForwardWritesToTheLeader) {
   TestCluster c(3);
   const uint64_t lead = c.ElectLeader();
@@ -265,8 +297,8 @@ TEST(ReplicatedLedger, AttestationMismatchStopsEveryNodeThatAppliesIt) {
   op.table = "accounts";
   op.key = ToBytes("b");
   op.value = ToBytes("2");
-  bogus.ops.push_back(op);
-  ASSERT_TRUE(c.node(lead).ProposeCommandForTesting(bogus, [](Result<WriteResult>) {}).ok());
+  bogus.writes.push_back(ClientWrite{1, {op}});
+  ASSERT_TRUE(c.node(lead).ProposeCommandForTesting(bogus).ok());
   c.Settle();
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(c.node(id).alarm().code(), StatusCode::kCorruption) << "node " << id;
