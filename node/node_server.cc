@@ -113,9 +113,8 @@ void NodeServer::Impl::Loop() {
   }
 }
 
-void NodeServer::Impl::Round(bool ticked) {
-  const Status processed = ledger->Process(&outbox);
-  for (raft::Message& m : outbox) {
+void NodeServer::Impl::SendToPeers(std::vector<raft::Message>& messages) {
+  for (raft::Message& m : messages) {
     const uint64_t to = m.to;
     Result<Bytes> envelope = sealer->Seal(m);
     if (!envelope.ok()) {
@@ -132,7 +131,13 @@ void NodeServer::Impl::Round(bool ticked) {
           .Increment();
     }
   }
-  outbox.clear();
+  messages.clear();
+}
+
+void NodeServer::Impl::Round(bool ticked) {
+  const Status processed =
+      ledger->Process(&outbox, [this](std::vector<raft::Message>& early) { SendToPeers(early); });
+  SendToPeers(outbox);
   if (!processed.ok() && !alarm_logged) {
     alarm_logged = true;
     log->Event("alarm", {{"reason", processed.ToString()},

@@ -79,6 +79,8 @@ struct NodeServer::Impl {
   void Loop();
   // After each batch of tasks or tick: persist, send, apply, publish the status.
   void Round(bool ticked);
+  // Seals each message in its envelope and queues it on the transport.
+  void SendToPeers(std::vector<raft::Message>& messages);
   void OnFrame(uint64_t from, Bytes frame);
   void OnMembershipChange(const raft::ConfChange& change, const raft::ConfState& conf);
   void PromoteCaughtUpLearners();

@@ -294,10 +294,18 @@ Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
   return Status::OK();
 }
 
-Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox) {
+Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox,
+                                 const EarlySender& send_early) {
   ProposeQueuedWrites();
   for (int i = 0; i < kMaxReadiesPerProcess && alarm_.ok() && core_->HasReady(); ++i) {
     raft::Ready rd = core_->GetReady();
+    // 0. A leader's appends go out before its own write, so followers write theirs
+    //    meanwhile (the core counts this node's copy only once persisted).
+    if (send_early) {
+      send_early(rd.early_messages);
+    } else {
+      for (raft::Message& m : rd.early_messages) outbox->push_back(std::move(m));
+    }
     // 1. Persist (synced when the core says so: votes, terms and entries).
     Status s = log_->Persist(rd.hard_state, rd.entries, rd.snapshot, rd.must_sync && options_.sync);
     if (!s.ok()) {

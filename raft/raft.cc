@@ -196,10 +196,17 @@ void Raft::BecomeLeader() {
     return;
   }
   log_.Append(noop);
-  self->MaybeUpdate(noop[0].index);
+  // The leader's own copy counts once it is persisted (LocalAppendPersisted): its
+  // appends go out before its disk write completes.
   pending_conf_index_ = noop[0].index;
-  // A single-voter cluster commits on its own.
-  MaybeCommit();
+}
+
+void Raft::LocalAppendPersisted(uint64_t index, uint64_t term) {
+  if (role_ != Role::kLeader || term != term_) return;
+  Progress* self = tracker_.Get(id_);
+  if (self == nullptr || !self->MaybeUpdate(index)) return;
+  // A single-voter cluster commits here; otherwise followers may already have acked.
+  if (MaybeCommit()) BroadcastAppend();
 }
 
 bool Raft::HasUnappliedConfChange() const {
@@ -755,8 +762,6 @@ Status Raft::LeaderAppend(std::vector<Entry> entries, bool local) {
   if (conf_index != 0) pending_conf_index_ = conf_index;
   uncommitted_bytes_ += bytes;
   log_.Append(entries);
-  tracker_.Get(id_)->MaybeUpdate(log_.LastIndex());
-  MaybeCommit();
   BroadcastAppend();
   return Status::OK();
 }

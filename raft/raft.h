@@ -78,6 +78,9 @@ class Raft {
   std::vector<std::string>& alarms() { return alarms_; }
   // Committed entries were handed out: the leader's uncommitted budget shrinks.
   void ReduceUncommittedBytes(const std::vector<Entry>& committed);
+  // The node persisted its log up to `index` (whose entry has `term`): a leader now
+  // counts its own copy of its entries towards commitment.
+  void LocalAppendPersisted(uint64_t index, uint64_t term);
 
  private:
   enum class CampaignKind { kPreElection, kElection, kTransfer };

@@ -100,7 +100,11 @@ Ready RawNode::GetReady() {
   rd.entries.assign(log.UnstableEntries().begin(), log.UnstableEntries().end());
   if (log.UnstableSnapshot()) rd.snapshot = *log.UnstableSnapshot();
   rd.committed_entries = log.NextCommittedEntries(max_committed_bytes_per_ready_);
-  rd.messages = std::move(raft_->outbox());
+  for (Message& m : raft_->outbox()) {
+    const bool early = raft_->role() == Role::kLeader && m.term == raft_->term() &&
+                       (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat);
+    (early ? rd.early_messages : rd.messages).push_back(std::move(m));
+  }
   raft_->outbox().clear();
   rd.alarms = std::move(raft_->alarms());
   raft_->alarms().clear();
@@ -117,7 +121,10 @@ void RawNode::Advance(const Ready& rd) {
     log.StableSnapshotTo(rd.snapshot.metadata.index);
     log.AppliedTo(rd.snapshot.metadata.index);
   }
-  if (!rd.entries.empty()) log.StableTo(rd.entries.back().index, rd.entries.back().term);
+  if (!rd.entries.empty()) {
+    log.StableTo(rd.entries.back().index, rd.entries.back().term);
+    raft_->LocalAppendPersisted(rd.entries.back().index, rd.entries.back().term);
+  }
   if (!rd.committed_entries.empty()) {
     log.AppliedTo(rd.committed_entries.back().index);
     raft_->ReduceUncommittedBytes(rd.committed_entries);

@@ -4,6 +4,9 @@
 // Tick, Step, Propose, ReadIndex, TransferLeadership and ApplyConfChange; output is
 // a Ready bundle the node acts on, in this order, before calling Advance:
 //
+//   0. send `early_messages` — a leader's appends and heartbeats, which promise
+//      nothing about this node's storage — at once, so followers write their logs
+//      while this node writes its own (Ongaro's thesis, section 10.2.1);
 //   1. persist `hard_state`, `entries` and `snapshot` (synced to stable storage when
 //      `must_sync`), so that a vote or an acknowledged entry survives a crash;
 //   2. send `messages` (only after step 1: they may acknowledge what was persisted);
@@ -38,6 +41,10 @@ struct Ready {
   Snapshot snapshot;                     // to persist and apply, when not empty()
   std::vector<Entry> committed_entries;  // to apply, in order
   std::vector<Message> messages;         // to send after persisting
+  // To send before persisting (or with `messages`: either is correct). A leader
+  // counts its own copy of an entry towards commitment only once Advance reports
+  // it persisted, so sending early never commits an entry on fewer durable copies.
+  std::vector<Message> early_messages;
   // Peer messages refused to protect the log's integrity: log them and raise an
   // alarm (metrics); the core carries on without them.
   std::vector<std::string> alarms;

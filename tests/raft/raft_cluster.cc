@@ -52,7 +52,19 @@ Bytes TestKeyring::SignAs(NodeId id, ByteView message) const {
   return Bytes(sig.begin(), sig.end());
 }
 
-RaftCluster::RaftCluster(std::vector<NodeId> voters, ClusterOptions options) : options_(options) {
+namespace {
+
+uint64_t SplitMix(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+RaftCluster::RaftCluster(std::vector<NodeId> voters, ClusterOptions options)
+    : options_(options), crash_rng_(options.seed ^ 0x5eedc0ffeeULL) {
   for (NodeId id : voters) keyring_.members().insert(id);
   const Snapshot boot = BootstrapSnapshot(voters);
   for (NodeId id : voters) {
@@ -175,6 +187,23 @@ void RaftCluster::ApplyEntry(ClusterNode& n, const Entry& e) {
 
 void RaftCluster::HandleReady(ClusterNode& n) {
   Ready rd = n.core->GetReady();
+  // 0. A leader's appends and heartbeats go out before its own write.
+  for (Message& m : rd.early_messages) in_flight_.push_back(std::move(m));
+  if (options_.crash_before_persist_percent > 0 && !rd.entries.empty() &&
+      SplitMix(&crash_rng_) % 100 < options_.crash_before_persist_percent) {
+    // The node dies with its appends on the wire and its own copy never written:
+    // the cluster must not have counted that copy towards commitment.
+    ++crashes_before_persist_;
+    n.up = false;
+    n.core.reset();
+    n.storage->SetHardState(synced_hard_state_[n.id]);
+    n.read_states.clear();
+    for (const Message& m : in_flight_) {
+      if (m.to == n.id) ReportSnapshot(m, false);
+    }
+    std::erase_if(in_flight_, [&](const Message& m) { return m.to == n.id; });
+    return;
+  }
   // 1. Persist.
   if (!rd.snapshot.empty()) VELLUM_CHECK(n.storage->ApplySnapshot(rd.snapshot).ok());
   n.storage->Append(rd.entries);

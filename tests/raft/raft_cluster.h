@@ -60,6 +60,9 @@ struct ClusterOptions {
   size_t max_inflight_messages = 256;
   // Seal and verify every entry (raft/entry_auth.h) with per-node Ed25519 keys.
   bool authenticate_entries = false;
+  // The chance (in percent) that a node handling a Ready with entries to persist
+  // crashes after sending its early messages and before writing anything.
+  uint32_t crash_before_persist_percent = 0;
 };
 
 // Ed25519 keys for node ids 1..kMaxTestNodes (node i's seed is i repeated), and an
@@ -182,6 +185,12 @@ class RaftCluster {
   // Every entry applied anywhere: index -> (term, command).
   std::map<uint64_t, std::pair<uint64_t, Bytes>> applied_anywhere_;
   std::string first_violation_;
+  uint64_t crash_rng_ = 0;  // SplitMix64 state for crash_before_persist_percent
+  uint64_t crashes_before_persist_ = 0;
+
+ public:
+  uint64_t crashes_before_persist() const { return crashes_before_persist_; }
+  void set_crash_before_persist_percent(uint32_t p) { options_.crash_before_persist_percent = p; }
 };
 
 }  // namespace vellum::raft::testing
