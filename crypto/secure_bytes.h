@@ -2,7 +2,8 @@
 //
 // SecureBytes: an owned buffer for key material. It lives in guarded memory
 // (libsodium's sodium_malloc: guard pages on both sides, a canary, locked against
-// swapping where the OS allows) and is wiped when freed. Move-only: copies of keys
+// swapping where the OS allows) and is wiped when freed (a freed block is kept,
+// zeroed, guarded and locked, for the next buffer of the same size). Move-only: copies of keys
 // are made on purpose with Clone(), never by accident.
 //
 // Thread safety: a value type; distinct objects may be used concurrently.
@@ -56,6 +57,7 @@ class SecureBytes {
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0;  // the guarded allocation's size (size_ may be truncated)
 };
 
 // Wipes ordinary memory that briefly held a secret (e.g. a stack buffer).

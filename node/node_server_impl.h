@@ -50,8 +50,8 @@ struct NodeServer::Impl {
   std::shared_ptr<http::MetricsRegistry> metrics;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<raft::MessageSealer> sealer;
-  std::unique_ptr<raft::MessageOpener> opener;
-  std::unique_ptr<ReplicatedLedger> ledger;  // the loop thread's, once started
+  std::unique_ptr<raft::MessageOpener> opener;  // used only on the transport I/O thread
+  std::unique_ptr<ReplicatedLedger> ledger;     // the loop thread's, once started
   DB* ledger_db = nullptr;  // the ledger's DB (thread-safe), for reads off the loop
   std::unique_ptr<raft::PeerTransport> transport;
   std::unique_ptr<http::HttpsServer> server;

@@ -294,15 +294,14 @@ Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
   return Status::OK();
 }
 
-Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox,
-                                 const EarlySender& send_early) {
+Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sender& send_now) {
   ProposeQueuedWrites();
   for (int i = 0; i < kMaxReadiesPerProcess && alarm_.ok() && core_->HasReady(); ++i) {
     raft::Ready rd = core_->GetReady();
     // 0. A leader's appends go out before its own write, so followers write theirs
     //    meanwhile (the core counts this node's copy only once persisted).
-    if (send_early) {
-      send_early(rd.early_messages);
+    if (send_now) {
+      send_now(rd.early_messages);
     } else {
       for (raft::Message& m : rd.early_messages) outbox->push_back(std::move(m));
     }
@@ -312,8 +311,13 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox,
       Stop(s.WithContext("persisting the Raft log"));
       break;
     }
-    // 2. Send.
-    for (raft::Message& m : rd.messages) outbox->push_back(std::move(m));
+    // 2. Send: at once when the caller can (a follower's acknowledgement must not
+    //    wait for this node to apply what it already committed).
+    if (send_now) {
+      send_now(rd.messages);
+    } else {
+      for (raft::Message& m : rd.messages) outbox->push_back(std::move(m));
+    }
     for (std::string& a : rd.alarms) {
       if (peer_alarms_.size() < kMaxPeerAlarms) peer_alarms_.push_back(std::move(a));
     }

@@ -122,12 +122,12 @@ class ReplicatedLedger {
   Status ReadBarrier(ReadCallback done);
   // Persists what the core produced, appends the messages to send to `outbox`, and
   // applies committed entries. Returns the alarm once the node has stopped.
-  // `send_early`, when given, is called with the leader's appends and heartbeats
-  // before each write to the Raft log, to send them at once (the node's followers
-  // then write their logs while this node writes its own); without it they join
-  // `outbox`.
-  using EarlySender = std::function<void(std::vector<raft::Message>& messages)>;
-  Status Process(std::vector<raft::Message>* outbox, const EarlySender& send_early = nullptr);
+  // `send_now`, when given, is called with messages as soon as they may go: a
+  // leader's appends and heartbeats before each write to the Raft log (followers
+  // then write their logs while this node writes its own), the rest right after the
+  // write, before applying. Without it every message joins `outbox`.
+  using Sender = std::function<void(std::vector<raft::Message>& messages)>;
+  Status Process(std::vector<raft::Message>* outbox, const Sender& send_now = nullptr);
 
   // Non-OK once the node has stopped applying (a state root mismatch, a command
   // that does not decrypt, a ledger I/O error): the operator must look.
