@@ -6,6 +6,7 @@
 // the read barrier confirmed. Stale reads and reads at a fixed version go straight to
 // the ledger (DB is thread-safe; a version, once it exists, never changes).
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,6 +39,10 @@ Response JsonResponse(const Json& body, int status = 200) {
   }
   r.body.push_back('\n');
   return r;
+}
+
+bool Contains(const std::vector<uint64_t>& ids, uint64_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 Response ShuttingDown() {
@@ -353,9 +358,8 @@ http::Router NodeServer::Impl::MakeRouter() {
     for (const auto& [id, record] : membership->Members()) {
       Json m;
       m["id"] = id;
-      const bool voter = std::find(st.voters.begin(), st.voters.end(), id) != st.voters.end();
-      const bool learner =
-          std::find(st.learners.begin(), st.learners.end(), id) != st.learners.end();
+      const bool voter = Contains(st.voters, id);
+      const bool learner = Contains(st.learners, id);
       m["role"] = voter ? "voter" : learner ? "learner" : "unknown";
       m["peer_address"] = record.peer_address;
       m["client_url"] = record.client_url;
@@ -367,90 +371,78 @@ http::Router NodeServer::Impl::MakeRouter() {
     respond(JsonResponse(j));
   });
 
-  router.Add("POST", "/v1/members", [this, redirect_to_leader](Request req, Responder respond) {
-    Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("id") || !j["id"].is_number_unsigned() ||
-        j["id"].get<uint64_t>() == 0) {
-      respond(ErrorResponse(Status::InvalidArgument(
-          "the body must be {\"id\": N, \"peer_address\": \"host:port\", \"client_url\": "
-          "\"https://host:port\", \"signing_public_key\": \"<64 hex>\"} with N > 0")));
-      return;
-    }
-    const uint64_t id = j["id"].get<uint64_t>();
-    j.erase("id");
-    Result<MemberRecord> record = DecodeMemberRecord(j.dump());
-    if (!record.ok()) {
-      respond(ErrorResponse(record.status()));
-      return;
-    }
-    if (Snapshot().role != "leader") {
-      redirect_to_leader(req, std::move(respond));
-      return;
-    }
-    raft::ConfChange change{raft::ConfChangeType::kAddLearner, id,
-                            ToBytes(EncodeMemberRecord(*record))};
-    const bool posted = Post([this, change, id, respond]() {
+  // Proposes a membership change from the loop; answers `answer` once it is applied.
+  // Adding a member twice is AlreadyExists, removing a stranger NotFound.
+  auto propose_member_change = [this](raft::ConfChange change, Json answer, Responder respond) {
+    const bool posted = Post([this, change, answer, respond]() {
       const raft::ConfState conf = ledger->status().conf_state;
-      const auto has = [&](const std::vector<uint64_t>& v) {
-        return std::find(v.begin(), v.end(), id) != v.end();
-      };
-      if (has(conf.voters) || has(conf.learners)) {
-        respond(ErrorResponse(
-            Status::AlreadyExists("node " + std::to_string(id) + " is already a member")));
+      const bool member =
+          Contains(conf.voters, change.node_id) || Contains(conf.learners, change.node_id);
+      const std::string who = "node " + std::to_string(change.node_id);
+      if (change.type == raft::ConfChangeType::kRemoveNode && !member) {
+        respond(ErrorResponse(Status::NotFound(who + " is not a member")));
         return;
       }
-      Status s = ledger->ProposeConfChange(change, [id, respond](const vellum::Status& done) {
-        if (!done.ok()) {
-          respond(ErrorResponse(done));
-          return;
-        }
-        Json out;
-        out["id"] = id;
-        out["role"] = "learner";
-        out["note"] = "promoted to voter automatically once it has caught up";
-        respond(JsonResponse(out));
+      if (change.type == raft::ConfChangeType::kAddLearner && member) {
+        respond(ErrorResponse(Status::AlreadyExists(who + " is already a member")));
+        return;
+      }
+      Status s = ledger->ProposeConfChange(change, [answer, respond](const vellum::Status& done) {
+        respond(done.ok() ? JsonResponse(answer) : ErrorResponse(done));
       });
       if (!s.ok()) respond(ErrorResponse(s));
     });
     if (!posted) respond(ShuttingDown());
-  });
+  };
 
   router.Add(
-      "DELETE", "/v1/members/{id}", [this, redirect_to_leader](Request req, Responder respond) {
-        Result<uint64_t> id = ParseUint(req.params.at("id"), "the member id");
-        if (!id.ok()) {
-          respond(ErrorResponse(id.status()));
+      "POST", "/v1/members",
+      [this, redirect_to_leader, propose_member_change](Request req, Responder respond) {
+        Json j = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (!j.is_object() || !j.contains("id") || !j["id"].is_number_unsigned() ||
+            j["id"].get<uint64_t>() == 0) {
+          respond(ErrorResponse(Status::InvalidArgument(
+              "the body must be {\"id\": N, \"peer_address\": \"host:port\", \"client_url\": "
+              "\"https://host:port\", \"signing_public_key\": \"<64 hex>\"} with N > 0")));
+          return;
+        }
+        const uint64_t id = j["id"].get<uint64_t>();
+        j.erase("id");
+        Result<MemberRecord> record = DecodeMemberRecord(j.dump());
+        if (!record.ok()) {
+          respond(ErrorResponse(record.status()));
           return;
         }
         if (Snapshot().role != "leader") {
           redirect_to_leader(req, std::move(respond));
           return;
         }
-        const bool posted = Post([this, id = *id, respond]() {
-          const raft::ConfState conf = ledger->status().conf_state;
-          const auto has = [&](const std::vector<uint64_t>& v) {
-            return std::find(v.begin(), v.end(), id) != v.end();
-          };
-          if (!has(conf.voters) && !has(conf.learners)) {
-            respond(
-                ErrorResponse(Status::NotFound("node " + std::to_string(id) + " is not a member")));
-            return;
-          }
-          raft::ConfChange change{raft::ConfChangeType::kRemoveNode, id, {}};
-          Status s = ledger->ProposeConfChange(change, [id, respond](const vellum::Status& done) {
-            if (!done.ok()) {
-              respond(ErrorResponse(done));
-              return;
-            }
-            Json out;
-            out["id"] = id;
-            out["removed"] = true;
-            respond(JsonResponse(out));
-          });
-          if (!s.ok()) respond(ErrorResponse(s));
-        });
-        if (!posted) respond(ShuttingDown());
+        Json answer;
+        answer["id"] = id;
+        answer["role"] = "learner";
+        answer["note"] = "promoted to voter automatically once it has caught up";
+        propose_member_change(raft::ConfChange{raft::ConfChangeType::kAddLearner, id,
+                                               ToBytes(EncodeMemberRecord(*record))},
+                              std::move(answer), std::move(respond));
       });
+
+  router.Add("DELETE", "/v1/members/{id}",
+             [this, redirect_to_leader, propose_member_change](Request req, Responder respond) {
+               Result<uint64_t> id = ParseUint(req.params.at("id"), "the member id");
+               if (!id.ok()) {
+                 respond(ErrorResponse(id.status()));
+                 return;
+               }
+               if (Snapshot().role != "leader") {
+                 redirect_to_leader(req, std::move(respond));
+                 return;
+               }
+               Json answer;
+               answer["id"] = *id;
+               answer["removed"] = true;
+               propose_member_change(raft::ConfChange{raft::ConfChangeType::kRemoveNode, *id, {}},
+                                     std::move(answer), std::move(respond));
+             });
 
   return router;
 }

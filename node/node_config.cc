@@ -100,12 +100,13 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
   if (!root.IsMap()) return Status::InvalidArgument("the node config must be a YAML mapping");
   VELLUM_RETURN_IF_ERROR(
       top.CheckOnly({"node_id", "data_dir", "peer_listen", "client_listen", "initial_members",
-                     "tls", "keys", "raft", "sync", "log_format"}));
+                     "tls", "keys", "raft", "sync", "log_format", "join"}));
   VELLUM_RETURN_IF_ERROR(top.Number("node_id", true, &c->node_id));
   VELLUM_RETURN_IF_ERROR(top.String("data_dir", true, &c->data_dir));
   VELLUM_RETURN_IF_ERROR(top.String("peer_listen", true, &c->peer_listen));
   VELLUM_RETURN_IF_ERROR(top.String("client_listen", true, &c->client_listen));
   VELLUM_RETURN_IF_ERROR(top.Bool("sync", &c->sync));
+  VELLUM_RETURN_IF_ERROR(top.Bool("join", &c->join));
   VELLUM_RETURN_IF_ERROR(top.String("log_format", false, &c->log_format));
 
   YAML::Node members = top.Get("initial_members");
@@ -258,6 +259,7 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   out << YAML::Key << "heartbeat_ticks" << YAML::Value << c.heartbeat_ticks;
   out << YAML::EndMap;
   out << YAML::Key << "sync" << YAML::Value << c.sync;
+  if (c.join) out << YAML::Key << "join" << YAML::Value << true;
   out << YAML::Key << "log_format" << YAML::Value << c.log_format;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -40,6 +40,11 @@ struct NodeConfig {
   // A node joining an existing cluster lists the members it can reach and is added
   // with POST /v1/members.
   std::vector<ClusterMember> initial_members;
+  // This node joins a running cluster (it is added with POST /v1/members): it starts
+  // with an empty Raft log and learns the membership from the leader, rather than
+  // founding a cluster of initial_members. initial_members then lists the members
+  // it may accept messages from until it has caught up (and itself).
+  bool join = false;
 
   // TLS: the cluster CA, and this node's certificate (CN "node-<id>") and key, used
   // both towards peers and for the client API.

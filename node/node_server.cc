@@ -349,7 +349,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   lo.dir = config.data_dir;
   lo.master_key_provider = [master_key_file] { return MasterKey::ReadFile(master_key_file); };
   lo.authenticator = impl->membership.get();
-  lo.initial_voters = initial_voters;
+  if (!config.join) lo.initial_voters = initial_voters;
   lo.election_ticks = config.election_ticks;
   lo.heartbeat_ticks = config.heartbeat_ticks;
   {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Copyright (c) Vellum authors.
+#
+# Membership changes on real vellum-node processes: a three-node cluster adds a fourth
+# node with POST /v1/members (it joins as a learner with an empty log, catches up and
+# is promoted to voter), then removes a voter with DELETE /v1/members/{id}; writes go
+# on throughout and every member ends with every acknowledged write and one state
+# root. A request to a follower is redirected (307) to the leader.
+#
+# Usage: cluster_membership_test.sh VELLUM_DB VELLUM_NODE
+set -euo pipefail
+
+VELLUM_DB=${1:?usage: cluster_membership_test.sh VELLUM_DB VELLUM_NODE}
+VELLUM_NODE=${2:?usage: cluster_membership_test.sh VELLUM_DB VELLUM_NODE}
+max_node=4
+source "$(dirname "$0")/cluster_test_lib.sh"
+
+"$VELLUM_DB" cluster init --nodes 4 --dir "$dir/c" --base-port "$base" > /dev/null
+# Nodes 1-3 found the cluster without node 4; node 4 joins it.
+for i in 1 2 3; do
+  awk '/^  - id: 4$/ {skip = 4} skip > 0 {skip--; next} {print}' "$dir/c/n$i/node.yaml" \
+    > "$dir/c/n$i/node.yaml.new"
+  mv "$dir/c/n$i/node.yaml.new" "$dir/c/n$i/node.yaml"
+done
+echo "join: true" >> "$dir/c/n4/node.yaml"
+n4_key=$(grep -A3 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep signing_public_key | awk '{print $2}')
+n4_peer=$(grep -A3 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep peer_address | awk '{print $2}')
+
+for i in 1 2 3; do start_node "$i"; done
+leader=$(wait_for_leader)
+follower=$((leader % 3 + 1))
+for k in $(seq 1 10); do put_until_acked "$follower" "three-$k" "value-$k"; done
+
+record="{\"id\":4,\"peer_address\":\"$n4_peer\",\"client_url\":\"$(endpoint 4)\",\"signing_public_key\":\"$n4_key\"}"
+r=$(api POST "$(endpoint "$follower")/v1/members" "$record")
+[ "${r%% *}" = 307 ] || fail "POST /v1/members on a follower: expected 307, got $r"
+r=$(api POST "$(endpoint "$leader")/v1/members" "$record")
+[ "${r%% *}" = 200 ] || fail "POST /v1/members: $r"
+echo "node 4 added as a learner: $r"
+r=$(api POST "$(endpoint "$leader")/v1/members" "$record")
+[ "${r%% *}" = 409 ] || fail "adding node 4 twice: expected 409, got $r"
+
+start_node 4
+for k in $(seq 1 10); do put_until_acked "$follower" "four-$k" "value-$k"; done
+deadline=$((SECONDS + 30))
+until api GET "$(endpoint "$leader")/v1/status" | grep -q '"voters":\[1,2,3,4\]'; do
+  [ $SECONDS -lt $deadline ] || fail "node 4 was not promoted to voter"
+  sleep 0.2
+done
+wait_until_converged 1 2 3 4
+check_acked_writes 1 2 3 4
+echo "node 4 caught up and was promoted: applied index $applied_index on all four"
+
+# Remove a voter that is not the leader, and go on writing.
+gone=$follower
+r=$(api DELETE "$(endpoint "$leader")/v1/members/$gone")
+[ "${r%% *}" = 200 ] || fail "DELETE /v1/members/$gone: $r"
+r=$(api DELETE "$(endpoint "$leader")/v1/members/$gone")
+[ "${r%% *}" = 404 ] || fail "removing node $gone twice: expected 404, got $r"
+stop_gracefully "$gone"
+remaining=()
+for i in 1 2 3 4; do [ "$i" = "$gone" ] || remaining+=("$i"); done
+for k in $(seq 1 10); do put_until_acked 4 "after-$k" "value-$k"; done
+wait_until_converged "${remaining[@]}"
+check_acked_writes "${remaining[@]}"
+stop_gracefully "${remaining[@]}"
+echo "PASS: node 4 joined and became a voter, node $gone was removed; ${#acked[@]}" \
+  "acknowledged writes on nodes ${remaining[*]}; state root $state_root on each"
