@@ -1,10 +1,12 @@
 // Copyright (c) Vellum authors.
 //
 // Shared plumbing for code that calls OpenSSL directly (crypto/, the peer transport,
-// the client API server): unique_ptr owners for OpenSSL handles, the thread's error
-// queue turned into a Status message, a password callback that refuses, and a
-// memory BIO over caller bytes. An internal header: it exposes OpenSSL types, so only
-// targets that link OpenSSL themselves include it; public crypto headers never do.
+// the client API server and client): unique_ptr owners for OpenSSL handles, the
+// thread's error queue turned into a Status message, a password callback that refuses,
+// a memory BIO over caller bytes, and the loading of PEM credentials into a TLS
+// context, so that every TLS endpoint trusts and presents them the same way. An
+// internal header: it exposes OpenSSL types, so only targets that link OpenSSL
+// themselves include it; public crypto headers never do.
 //
 // Thread safety: the functions use only this thread's OpenSSL error queue.
 
@@ -13,6 +15,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/types.h>
 #include <openssl/x509.h>
 
 #include <memory>
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "base/bytes.h"
+#include "crypto/secure_bytes.h"
 #include "vellum/result.h"
 #include "vellum/status.h"
 
@@ -52,6 +56,26 @@ int NoPassword(char* buf, int size, int rwflag, void* userdata);
 // A read-only memory BIO over `data` (not copied: `data` must outlive it).
 // InvalidArgument naming `what` when it is too large for OpenSSL.
 Result<BioPtr> ReadBio(ByteView data, std::string_view what = "PEM");
+
+// Whether a TLS server also names its trusted CAs in the certificate request, so that a
+// client holding several certificates can pick one the server accepts.
+enum class AdvertiseCas : bool { kNo, kYes };
+
+// Adds every certificate in `pem` (one or more PEM blocks) to the trust store of `ctx`,
+// and with AdvertiseCas::kYes to its list of client CA names. InvalidArgument naming
+// `what` (the input, e.g. "ca_certificate_pem") when `pem` holds no certificate or one
+// is refused. Leaves this thread's error queue empty.
+Status AddTrustedCertificates(SSL_CTX* ctx, std::string_view pem, std::string_view what,
+                              AdvertiseCas advertise = AdvertiseCas::kNo);
+
+// Makes `certificate_pem` and the unencrypted PEM private key `key_pem` the identity
+// that `ctx` presents, after checking that they belong together. InvalidArgument naming
+// the inputs as "certificate_pem" and "private_key_pem" (the option names of every TLS
+// endpoint) otherwise; nothing about the key is quoted, not even OpenSSL's reasons.
+// Leaves this thread's error queue empty. The certificate is then
+// SSL_CTX_get0_certificate(ctx).
+Status UseCertificateAndKey(SSL_CTX* ctx, std::string_view certificate_pem,
+                            const SecureBytes& key_pem);
 
 }  // namespace vellum::crypto
 

@@ -20,7 +20,6 @@
 #include "node/http/https_client.h"
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -195,12 +194,7 @@ Result<Url> ParseUrl(std::string_view url) {
 
 // --- TLS --------------------------------------------------------------------------------
 
-using crypto::BioPtr;
-using crypto::EvpPkeyPtr;
-using crypto::NoPassword;
 using crypto::OpenSslFailure;
-using crypto::ReadBio;
-using crypto::X509Ptr;
 
 // TLS 1.3 only, no session resumption, the server verified against the CA certificates
 // of `options` alone (the system store is never loaded), the client certificate if any.
@@ -217,48 +211,15 @@ Result<SslCtxPtr> MakeTlsContext(const HttpsClientOptions& options) {
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   SSL_CTX_set_verify_depth(ctx.get(), 4);
 
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
-  {
-    VELLUM_ASSIGN_OR_RETURN(BioPtr bio, ReadBio(AsBytes(options.ca_certificate_pem)));
-    int count = 0;
-    while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, &NoPassword, nullptr)) {
-      X509Ptr ca(raw);
-      if (X509_STORE_add_cert(store, ca.get()) != 1) {
-        return OpenSslFailure(StatusCode::kInvalidArgument, "adding the CA certificate");
-      }
-      ++count;
-    }
-    ERR_clear_error();  // the loop ends on "no start line"
-    if (count == 0) {
-      return Status::InvalidArgument("ca_certificate_pem holds no PEM certificate");
-    }
-  }
-
+  VELLUM_RETURN_IF_ERROR(
+      crypto::AddTrustedCertificates(ctx.get(), options.ca_certificate_pem, "ca_certificate_pem"));
   if (options.certificate_pem.empty() != options.private_key_pem.empty()) {
     return Status::InvalidArgument(
         "certificate_pem and private_key_pem go together: give both or neither");
   }
-  if (options.certificate_pem.empty()) return ctx;
-
-  VELLUM_ASSIGN_OR_RETURN(BioPtr cert_bio, ReadBio(AsBytes(options.certificate_pem)));
-  X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, &NoPassword, nullptr));
-  if (cert == nullptr) {
-    return OpenSslFailure(StatusCode::kInvalidArgument, "certificate_pem is not a certificate");
-  }
-  VELLUM_ASSIGN_OR_RETURN(BioPtr key_bio, ReadBio(options.private_key_pem.view()));
-  EvpPkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, &NoPassword, nullptr));
-  if (key == nullptr) {
-    ERR_clear_error();  // never quote anything about the key
-    return Status::InvalidArgument("private_key_pem is not an unencrypted PEM private key");
-  }
-  if (SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument("certificate_pem and private_key_pem could not be loaded");
-  }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument("private_key_pem does not match certificate_pem");
+  if (!options.certificate_pem.empty()) {
+    VELLUM_RETURN_IF_ERROR(
+        crypto::UseCertificateAndKey(ctx.get(), options.certificate_pem, options.private_key_pem));
   }
   return ctx;
 }

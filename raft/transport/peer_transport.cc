@@ -76,11 +76,7 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // --- OpenSSL helpers ------------------------------------------------------------------
 
 using crypto::BioPtr;
-using crypto::EvpPkeyPtr;
-using crypto::NoPassword;
 using crypto::OpenSslFailure;
-using crypto::ReadBio;
-using crypto::X509Ptr;
 using SslCtxPtr = crypto::OpenSslPtr<SSL_CTX, &SSL_CTX_free>;
 using StoreCtxPtr = crypto::X509StoreCtxPtr;
 
@@ -101,48 +97,18 @@ Result<SslCtxPtr> MakeTlsContext(const PeerTransportOptions& options) {
 
   // The trust store: the cluster CA certificate(s) and nothing else (the system store is
   // never loaded).
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
-  {
-    VELLUM_ASSIGN_OR_RETURN(BioPtr bio, ReadBio(AsBytes(options.ca_certificate_pem)));
-    int count = 0;
-    while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, &NoPassword, nullptr)) {
-      X509Ptr ca(raw);
-      if (X509_STORE_add_cert(store, ca.get()) != 1) {
-        return OpenSslFailure(StatusCode::kInvalidArgument, "adding the cluster CA certificate");
-      }
-      ++count;
-    }
-    ERR_clear_error();  // the loop ends on "no start line"
-    if (count == 0) {
-      return Status::InvalidArgument("ca_certificate_pem holds no PEM certificate");
-    }
-  }
-
-  VELLUM_ASSIGN_OR_RETURN(BioPtr cert_bio, ReadBio(AsBytes(options.certificate_pem)));
-  X509Ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, &NoPassword, nullptr));
-  if (cert == nullptr) {
-    return OpenSslFailure(StatusCode::kInvalidArgument, "certificate_pem is not a certificate");
-  }
-  VELLUM_ASSIGN_OR_RETURN(BioPtr key_bio, ReadBio(options.private_key_pem.view()));
-  EvpPkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, &NoPassword, nullptr));
-  if (key == nullptr) {
-    return OpenSslFailure(StatusCode::kInvalidArgument,
-                          "private_key_pem is not an unencrypted PEM private key");
-  }
-  if (SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1) {
-    return OpenSslFailure(StatusCode::kInvalidArgument, "loading the certificate and key");
-  }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument("private_key_pem does not match certificate_pem");
-  }
+  VELLUM_RETURN_IF_ERROR(
+      crypto::AddTrustedCertificates(ctx.get(), options.ca_certificate_pem, "ca_certificate_pem"));
+  VELLUM_RETURN_IF_ERROR(
+      crypto::UseCertificateAndKey(ctx.get(), options.certificate_pem, options.private_key_pem));
 
   // Fail fast on a certificate that peers would refuse: it must chain to the CA and be
   // good for both roles.
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
+  X509* cert = SSL_CTX_get0_certificate(ctx.get());
   for (const int purpose : {X509_PURPOSE_SSL_SERVER, X509_PURPOSE_SSL_CLIENT}) {
     StoreCtxPtr verify(X509_STORE_CTX_new());
-    if (verify == nullptr || X509_STORE_CTX_init(verify.get(), store, cert.get(), nullptr) != 1 ||
+    if (verify == nullptr || X509_STORE_CTX_init(verify.get(), store, cert, nullptr) != 1 ||
         X509_STORE_CTX_set_purpose(verify.get(), purpose) != 1) {
       return OpenSslFailure(StatusCode::kIOError, "X509_STORE_CTX_init");
     }

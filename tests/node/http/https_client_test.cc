@@ -32,66 +32,21 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/random.h"
 #include "crypto/x509.h"
 #include "node/http/https_server.h"
+#include "tests/node/http/test_credentials.h"
 #include "tests/test_util.h"
 
 namespace vellum::http {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::Alice;
+using testing::Bob;
+using testing::ClusterCa;
+using testing::ForeignCa;
+using testing::ServerCert;
 using Clock = std::chrono::steady_clock;
-
-// --- credentials ------------------------------------------------------------------------
-
-crypto::CertifiedKey MakeCa(std::string_view name) {
-  Result<crypto::CertifiedKey> ca =
-      crypto::CreateCertificateAuthority(name, 1, crypto::SystemRandom());
-  VELLUM_CHECK(ca.ok());
-  return std::move(ca).value();
-}
-
-const crypto::CertifiedKey& ClusterCa() {
-  static const auto* const ca = new crypto::CertifiedKey(MakeCa("vellum client test"));
-  return *ca;
-}
-
-// Same subject name as the cluster CA, different key.
-const crypto::CertifiedKey& ForeignCa() {
-  static const auto* const ca = new crypto::CertifiedKey(MakeCa("vellum client test"));
-  return *ca;
-}
-
-crypto::CertifiedKey Issue(const crypto::CertifiedKey& ca, std::string cn,
-                           crypto::CertificateUsage usage) {
-  crypto::CertificateRequest request;
-  request.common_name = std::move(cn);
-  request.ip_addresses = {"127.0.0.1"};  // no DNS names: "localhost" must not verify
-  request.usage = usage;
-  request.validity_days = 1;
-  Result<crypto::CertifiedKey> cert = crypto::IssueCertificate(ca, request, crypto::SystemRandom());
-  VELLUM_CHECK(cert.ok());
-  return std::move(cert).value();
-}
-
-const crypto::CertifiedKey& ServerCert() {
-  static const auto* const cert = new crypto::CertifiedKey(
-      Issue(ClusterCa(), "node-1", crypto::CertificateUsage::kServerAndClient));
-  return *cert;
-}
-
-const crypto::CertifiedKey& Alice() {
-  static const auto* const cert =
-      new crypto::CertifiedKey(Issue(ClusterCa(), "alice", crypto::CertificateUsage::kClient));
-  return *cert;
-}
-
-const crypto::CertifiedKey& Bob() {
-  static const auto* const cert =
-      new crypto::CertifiedKey(Issue(ClusterCa(), "bob", crypto::CertificateUsage::kClient));
-  return *cert;
-}
 
 Response Text(std::string body, int status = 200) {
   Response response;
