@@ -29,8 +29,8 @@ namespace vellum::node {
 
 // One client's write: all of its operations or none.
 struct ClientWrite {
-  // Unique per proposer: (node id << 40) | counter; routes the result back to the
-  // waiting client on the proposing node.
+  // A random 64-bit id the proposer chose (unique among its requests in flight,
+  // across restarts); routes the result back to the waiting client on that node.
   uint64_t request_id = 0;
   std::vector<logchain::WriteSetOp> ops;
 

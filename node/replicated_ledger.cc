@@ -189,15 +189,25 @@ Status ReplicatedLedger::Propose(const WriteBatch& batch, WriteCallback done) {
         "no leader is known (an election is under way or there is no "
         "quorum); retry later");
   }
-  write.request_id = NextRequestId();
+  write.request_id = NewRequestId();
   pending_writes_[write.request_id] =
       PendingWrite{std::move(done), ticks_ + options_.proposal_timeout_ticks};
   queued_writes_.push_back(std::move(write));
   return Status::OK();
 }
 
-uint64_t ReplicatedLedger::NextRequestId() {
-  return (options_.node_id << 40) | (++next_request_ & ((uint64_t{1} << 40) - 1));
+uint64_t ReplicatedLedger::NewRequestId() {
+  // Random, not a counter: a counter restarts with the process, and a command (or a
+  // ReadIndex answer) from before a restart that is applied (or arrives) after it
+  // must not complete a new request that happens to reuse its id. Collisions of
+  // 64-bit random ids among the few requests in flight are negligible, and an id
+  // already pending is never reused.
+  for (;;) {
+    uint8_t bytes[8];
+    random_->Fill(bytes);
+    const uint64_t id = DecodeFixed64BE(bytes);
+    if (id != 0 && pending_writes_.count(id) == 0 && pending_reads_.count(id) == 0) return id;
+  }
 }
 
 void ReplicatedLedger::ProposeQueuedWrites() {
@@ -286,7 +296,7 @@ Result<std::map<uint64_t, std::string>> ReplicatedLedger::MemberRecords() {
 
 Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
   if (!alarm_.ok()) return alarm_;
-  const uint64_t id = (options_.node_id << 40) | (++next_read_ & ((uint64_t{1} << 40) - 1));
+  const uint64_t id = NewRequestId();
   Bytes context;
   PutFixed64BE(&context, id);
   VELLUM_RETURN_IF_ERROR(core_->ReadIndex(context));

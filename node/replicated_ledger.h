@@ -157,7 +157,7 @@ class ReplicatedLedger {
   };
 
   ReplicatedLedger() = default;
-  uint64_t NextRequestId();
+  uint64_t NewRequestId();
   // Proposes the writes queued since the last Process as few commands (one entry,
   // one signature and one ledger version per command).
   void ProposeQueuedWrites();
@@ -188,8 +188,6 @@ class ReplicatedLedger {
   crypto::SecureBytes replication_key_;
   uint64_t applied_index_ = 0;
   bool node_table_exists_ = false;  // the ledger has the "__vellum_node" table
-  uint64_t next_request_ = 0;
-  uint64_t next_read_ = 0;
   int ticks_ = 0;
   std::map<uint64_t, PendingWrite> pending_writes_;
   std::deque<ClientWrite> queued_writes_;  // proposed by the next Process
