@@ -76,6 +76,23 @@ Result<Bytes> MeasureRunningBinary() {
 
 }  // namespace
 
+NodeMetrics::NodeMetrics(http::MetricsRegistry& r)
+    : term(&r.GetGauge("vellum_raft_term", "The Raft term this node is in.", {})),
+      commit_index(
+          &r.GetGauge("vellum_raft_commit_index", "The highest Raft index known committed.", {})),
+      applied_index(
+          &r.GetGauge("vellum_raft_applied_index", "The Raft index applied to the ledger.", {})),
+      is_leader(&r.GetGauge("vellum_raft_is_leader", "1 on the leader, 0 elsewhere.", {})),
+      ledger_version(
+          &r.GetGauge("vellum_ledger_version", "The ledger's latest version on this node.", {})),
+      alarm(&r.GetGauge("vellum_node_alarm", "1 once this node has stopped applying.", {})),
+      peer_messages_refused(
+          &r.GetCounter("vellum_peer_messages_refused_total",
+                        "Peer messages refused: bad envelope, signature, counter or sender.", {})),
+      peer_messages_dropped(
+          &r.GetCounter("vellum_peer_messages_dropped_total",
+                        "Raft messages not queued for a peer (no address, queue full).", {})) {}
+
 bool NodeServer::Impl::Post(std::function<void()> task) {
   {
     std::lock_guard lock(mu);
@@ -125,10 +142,7 @@ void NodeServer::Impl::SendToPeers(std::vector<raft::Message>& messages) {
     Status sent = transport->Send(to, std::move(envelope).value());
     if (!sent.ok()) {
       // Raft retries what is lost; a full queue is the transport's backpressure.
-      metrics
-          ->GetCounter("vellum_peer_messages_dropped_total",
-                       "Raft messages not queued for a peer (no address, queue full).", {})
-          .Increment();
+      node_metrics->peer_messages_dropped->Increment();
     }
   }
   messages.clear();
@@ -155,9 +169,7 @@ void NodeServer::Impl::OnFrame(uint64_t from, Bytes frame) {
   // Opened here, on the transport's I/O thread (the opener's only user), so that
   // checking signatures runs beside the event loop rather than inside it.
   Result<raft::Message> message = opener->Open(frame);
-  http::Counter& refused =
-      metrics->GetCounter("vellum_peer_messages_refused_total",
-                          "Peer messages refused: bad envelope, signature, counter or sender.", {});
+  http::Counter& refused = *node_metrics->peer_messages_refused;
   if (!message.ok()) {
     refused.Increment();
     log->Event("peer_message_refused",
@@ -256,18 +268,13 @@ void NodeServer::Impl::PublishStatus() {
                                 {"leader", std::to_string(snap.leader)}});
     last_role = snap.role;
   }
-  metrics->GetGauge("vellum_raft_term", "The Raft term this node is in.", {})
-      .Set(static_cast<double>(snap.term));
-  metrics->GetGauge("vellum_raft_commit_index", "The highest Raft index known committed.", {})
-      .Set(static_cast<double>(snap.commit_index));
-  metrics->GetGauge("vellum_raft_applied_index", "The Raft index applied to the ledger.", {})
-      .Set(static_cast<double>(snap.applied_index));
-  metrics->GetGauge("vellum_raft_is_leader", "1 on the leader, 0 elsewhere.", {})
-      .Set(snap.role == "leader" ? 1 : 0);
-  metrics->GetGauge("vellum_ledger_version", "The ledger's latest version on this node.", {})
-      .Set(static_cast<double>(snap.applied_version));
-  metrics->GetGauge("vellum_node_alarm", "1 once this node has stopped applying.", {})
-      .Set(snap.alarm.empty() ? 0 : 1);
+  NodeMetrics& m = *node_metrics;
+  m.term->Set(static_cast<double>(snap.term));
+  m.commit_index->Set(static_cast<double>(snap.commit_index));
+  m.applied_index->Set(static_cast<double>(snap.applied_index));
+  m.is_leader->Set(snap.role == "leader" ? 1 : 0);
+  m.ledger_version->Set(static_cast<double>(snap.applied_version));
+  m.alarm->Set(snap.alarm.empty() ? 0 : 1);
   std::lock_guard lock(status_mu);
   status = std::move(snap);
 }
@@ -303,6 +310,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   impl->config = config;
   impl->log = log;
   impl->metrics = std::make_shared<http::MetricsRegistry>();
+  impl->node_metrics = std::make_unique<NodeMetrics>(*impl->metrics);
 
   // Credentials.
   VELLUM_ASSIGN_OR_RETURN(std::string ca_pem,

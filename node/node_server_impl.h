@@ -44,10 +44,25 @@ struct NodeStatusSnapshot {
   std::string alarm;  // empty while the node applies
 };
 
+// The node's own series in the metrics registry, looked up once (the registry's
+// lookups take a lock and a map search; these are updated every loop round).
+struct NodeMetrics {
+  explicit NodeMetrics(http::MetricsRegistry& registry);
+  http::Gauge* term;
+  http::Gauge* commit_index;
+  http::Gauge* applied_index;
+  http::Gauge* is_leader;
+  http::Gauge* ledger_version;
+  http::Gauge* alarm;
+  http::Counter* peer_messages_refused;
+  http::Counter* peer_messages_dropped;
+};
+
 struct NodeServer::Impl {
   NodeConfig config;
   std::shared_ptr<NodeLog> log;
   std::shared_ptr<http::MetricsRegistry> metrics;
+  std::unique_ptr<NodeMetrics> node_metrics;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<raft::MessageSealer> sealer;
   std::unique_ptr<raft::MessageOpener> opener;  // used only on the transport I/O thread

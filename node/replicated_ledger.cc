@@ -404,8 +404,11 @@ Status ReplicatedLedger::CheckAttestation(const NodeCommand& command) {
 }
 
 Status ReplicatedLedger::CheckWrite(const ClientWrite& write,
-                                    std::set<std::string, std::less<>>* tables) const {
-  for (const logchain::WriteSetOp& op : write.ops) {
+                                    std::set<std::string, std::less<>>* tables,
+                                    std::vector<bool>* creates_table) const {
+  creates_table->assign(write.ops.size(), false);
+  for (size_t i = 0; i < write.ops.size(); ++i) {
+    const logchain::WriteSetOp& op = write.ops[i];
     if (IsReserved(op.table)) {
       return Status::InvalidArgument("a write names a reserved table ('" + op.table + "')");
     }
@@ -416,7 +419,7 @@ Status ReplicatedLedger::CheckWrite(const ClientWrite& write,
         if (op.key.size() > max_key_size_ || op.value.size() > max_value_size_) {
           return Status::InvalidArgument("a key or value is over the ledger's size limits");
         }
-        tables->insert(op.table);  // created by its first put
+        (*creates_table)[i] = tables->insert(op.table).second;  // created by its first put
         break;
       case logchain::WriteSetOp::Kind::kDelete:
         if (op.key.size() > max_key_size_) {
@@ -447,26 +450,27 @@ Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeComman
   WriteBatch batch;
   if (!node_table_exists_) batch.CreateTable(kNodeTable);
   size_t accepted = 0;
+  std::vector<bool> creates_table;
   for (size_t w = 0; w < command.writes.size(); ++w) {
     const ClientWrite& write = command.writes[w];
     std::set<std::string, std::less<>> after = tables;
-    outcome[w] = CheckWrite(write, &after);
+    outcome[w] = CheckWrite(write, &after, &creates_table);
     if (!outcome[w].ok()) continue;
-    for (const logchain::WriteSetOp& op : write.ops) {
+    tables = std::move(after);
+    for (size_t i = 0; i < write.ops.size(); ++i) {
+      const logchain::WriteSetOp& op = write.ops[i];
       switch (op.kind) {
         case logchain::WriteSetOp::Kind::kPut:
-          if (tables.insert(op.table).second) batch.CreateTable(op.table);
+          if (creates_table[i]) batch.CreateTable(op.table);
           batch.Put(op.table, AsChars(op.key), AsChars(op.value));
           break;
         case logchain::WriteSetOp::Kind::kDelete:
           batch.Delete(op.table, AsChars(op.key));
           break;
         case logchain::WriteSetOp::Kind::kCreateTable:
-          tables.insert(op.table);
           batch.CreateTable(op.table);
           break;
         case logchain::WriteSetOp::Kind::kDropTable:
-          tables.erase(op.table);
           batch.DropTable(op.table);
           break;
       }

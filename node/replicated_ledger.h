@@ -164,8 +164,10 @@ class ReplicatedLedger {
   Status ProposeCommand(const NodeCommand& command);
   void FailPendingWrite(uint64_t request_id, const Status& why);
   // Whether `write` applies on top of `tables` (updated to after it), as the ledger
-  // would decide: InvalidArgument / NotFound / AlreadyExists otherwise.
-  Status CheckWrite(const ClientWrite& write, std::set<std::string, std::less<>>* tables) const;
+  // would decide: InvalidArgument / NotFound / AlreadyExists otherwise. On success
+  // `creates_table[i]` says whether op i is a put that creates its table.
+  Status CheckWrite(const ClientWrite& write, std::set<std::string, std::less<>>* tables,
+                    std::vector<bool>* creates_table) const;
   Status ApplyEntry(const raft::Entry& entry);
   Status ApplyCommand(const raft::Entry& entry, const NodeCommand& command);
   Status ApplyConfChange(const raft::Entry& entry);
