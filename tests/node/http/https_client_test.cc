@@ -46,15 +46,8 @@ using testing::Bob;
 using testing::ClusterCa;
 using testing::ForeignCa;
 using testing::ServerCert;
+using testing::Text;
 using Clock = std::chrono::steady_clock;
-
-Response Text(std::string body, int status = 200) {
-  Response response;
-  response.status = status;
-  response.content_type = "text/plain";
-  response.body = std::move(body);
-  return response;
-}
 
 std::string Url(uint16_t port) { return "https://127.0.0.1:" + std::to_string(port); }
 

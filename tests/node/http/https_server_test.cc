@@ -47,6 +47,7 @@ using testing::Issue;
 using testing::Reply;
 using testing::ServerCert;
 using testing::TestClient;
+using testing::Text;
 using Clock = std::chrono::steady_clock;
 
 // --- helpers ------------------------------------------------------------------------------
@@ -59,14 +60,6 @@ bool WaitFor(const std::function<bool()>& condition, milliseconds timeout = mill
     std::this_thread::sleep_for(milliseconds(2));
   }
   return true;
-}
-
-Response Text(std::string body, int status = 200) {
-  Response response;
-  response.status = status;
-  response.content_type = "text/plain";
-  response.body = std::move(body);
-  return response;
 }
 
 nlohmann::json Json(const Reply& reply) { return nlohmann::json::parse(reply.body); }

@@ -4,7 +4,7 @@
 // with the same subject name (only the signature tells them apart), and certificates
 // issued for 127.0.0.1 (no DNS name, so "localhost" must not verify). Each is made once
 // per test binary, on first use, since generating keys is slow; they are never freed, so
-// that no test outlives them.
+// that no test outlives them. Also Text(), the plain-text response handlers answer with.
 //
 // Thread safety: the accessors may be called from any thread (function-local statics).
 
@@ -17,6 +17,7 @@
 
 #include "crypto/random.h"
 #include "crypto/x509.h"
+#include "node/http/router.h"
 #include "vellum/check.h"
 #include "vellum/result.h"
 
@@ -68,6 +69,15 @@ inline const crypto::CertifiedKey& Bob() {
   static const auto* const cert =
       new crypto::CertifiedKey(Issue(ClusterCa(), "bob", crypto::CertificateUsage::kClient));
   return *cert;
+}
+
+// A text/plain response.
+inline Response Text(std::string body, int status = 200) {
+  Response response;
+  response.status = status;
+  response.content_type = "text/plain";
+  response.body = std::move(body);
+  return response;
 }
 
 }  // namespace vellum::http::testing
