@@ -143,6 +143,7 @@ std::shared_ptr<const LedgerImpl::State> LedgerImpl::CurrentState() const {
 
 logchain::KeyHolders LedgerImpl::Holders() const {
   logchain::KeyHolders holders;
+  std::lock_guard lock(config_mu_);
   if (config_.holders.empty()) {
     holders.holders.push_back(keys_->own_holder_key().public_key());
     holders.threshold = 1;

@@ -80,6 +80,7 @@ class LedgerImpl final : public DB {
   Result<std::vector<LogOp>> DecryptLogEntry(uint64_t index,
                                              std::span<const HolderKey* const> keys) override;
   Result<uint64_t> Forget(uint64_t first, uint64_t last) override;
+  Status SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) override;
 
   // --- for transaction.cc
   struct TableState {
@@ -211,6 +212,7 @@ class LedgerImpl final : public DB {
 
   Bytes ledger_id_;
   std::unique_ptr<LedgerKeys> keys_;  // null when opened keyless
+  mutable std::mutex config_mu_;      // config_.holders and threshold change at run time
   format::ConfigRecord config_;
 
   std::unique_ptr<trie::Trie> top_;

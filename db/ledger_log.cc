@@ -173,8 +173,18 @@ Result<std::vector<LogOp>> LedgerImpl::DecryptLogEntry(uint64_t index,
                                       "payload can no longer be decrypted");
   }
   std::vector<crypto::X25519KeyPair> pairs;
-  if (config_.holders.empty()) {
+  bool self_held;
+  {
+    std::lock_guard lock(config_mu_);
+    self_held = config_.holders.empty();
+  }
+  if (self_held) {
     VELLUM_RETURN_IF_ERROR(RequireKeys("decrypting a log entry of a self-held ledger"));
+  }
+  if (keys_ != nullptr) {
+    // The ledger's own holder key: it holds the shares of entries written while the
+    // ledger was its own holder (the holders can change, SetLogKeyHolders), and no
+    // share of the others, where it is ignored.
     VELLUM_ASSIGN_OR_RETURN(
         auto own, crypto::X25519KeyPair::FromSecretKey(keys_->own_holder_key().secret_key()));
     pairs.push_back(std::move(own));
@@ -237,6 +247,37 @@ Result<uint64_t> LedgerImpl::Forget(uint64_t first, uint64_t last) {
   s = rocks_->CompactRange(compact, cf(kLog), &begin_slice, &end_slice);
   if (!s.ok()) return RocksStatus(s, "compacting after forget");
   return forgotten;
+}
+
+Status LedgerImpl::SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) {
+  VELLUM_RETURN_IF_ERROR(RequireKeys("changing the log key holders"));
+  if (closed_) return Status::FailedPrecondition("the ledger is closed");
+  format::ConfigRecord config;
+  {
+    std::lock_guard lock(config_mu_);
+    config = config_;
+  }
+  config.holders.assign(holders.begin(), holders.end());
+  if (holders.empty()) {
+    if (threshold != 1) {
+      return Status::InvalidArgument("the threshold must be 1 when the ledger is its own holder");
+    }
+  } else {
+    VELLUM_RETURN_IF_ERROR(logchain::ValidateKeyHolders({config.holders, threshold}));
+  }
+  config.threshold = threshold;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  // Under config_mu_ so that two concurrent changes reach the store and memory in the
+  // same order. Commits read the holders (Holders()) under it too: an entry sealed
+  // while this runs uses either the old set or the new one, whole.
+  std::lock_guard lock(config_mu_);
+  rocksdb::Status s =
+      rocks_->Put(write_options, cf(kMeta), format::kConfigKey,
+                  format::SealMeta(*keys_, format::kConfigKey, format::EncodeConfigBody(config)));
+  if (!s.ok()) return RocksStatus(s, "writing the log key holders");
+  config_ = std::move(config);
+  return Status::OK();
 }
 
 Result<Digest> LedgerImpl::GetDigest() {

@@ -123,11 +123,14 @@ Result<LocalClusterLayout> InitLocalCluster(const LocalClusterOptions& o) {
     VELLUM_RETURN_IF_ERROR(MakeDir(node_dir));
     const NodeSigningKey signing = NodeSigningKey::Generate();
     VELLUM_RETURN_IF_ERROR(signing.WriteFile(node_dir + "/signing.key"));
+    const HolderKey holder = HolderKey::Generate();
+    VELLUM_RETURN_IF_ERROR(holder.WriteFile(node_dir + "/holder.key"));
     ClusterMember m;
     m.id = static_cast<uint64_t>(i);
     m.peer_address = o.host + ":" + std::to_string(o.base_port + i);
     m.client_url = "https://" + o.host + ":" + std::to_string(o.base_port + 100 + i);
     m.signing_public_key = HexEncode(signing.public_key());
+    m.holder_public_key = PublicKeyToHex(holder.public_key());
     members.push_back(std::move(m));
   }
 
@@ -158,6 +161,7 @@ Result<LocalClusterLayout> InitLocalCluster(const LocalClusterOptions& o) {
     config.private_key_file = "node.key";
     config.master_key_file = "../master.key";
     config.signing_key_file = "signing.key";
+    config.holder_key_file = "holder.key";
     VELLUM_RETURN_IF_ERROR(config.Validate());
     const std::string config_file = node_dir + "/node.yaml";
     VELLUM_RETURN_IF_ERROR(WriteNewFile(config_file, AsBytes(FormatNodeConfig(config)), 0644));

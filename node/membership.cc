@@ -12,6 +12,7 @@ std::string EncodeMemberRecord(const MemberRecord& record) {
   j["peer_address"] = record.peer_address;
   j["client_url"] = record.client_url;
   j["signing_public_key"] = HexEncode(record.signing_public_key);
+  j["holder_public_key"] = HexEncode(record.holder_public_key);
   return j.dump();
 }
 
@@ -34,6 +35,12 @@ Result<MemberRecord> DecodeMemberRecord(std::string_view json) {
         return Status::InvalidArgument("signing_public_key must be 64 hex digits");
       }
       record.signing_public_key = std::move(key).value();
+    } else if (name == "holder_public_key") {
+      Result<Bytes> key = HexDecode(text);
+      if (!key.ok() || key->size() != 32) {
+        return Status::InvalidArgument("holder_public_key must be 64 hex digits");
+      }
+      record.holder_public_key = std::move(key).value();
     } else {
       return Status::InvalidArgument("unknown member record field '" + name + "'");
     }
@@ -41,6 +48,9 @@ Result<MemberRecord> DecodeMemberRecord(std::string_view json) {
   if (record.peer_address.empty()) return Status::InvalidArgument("peer_address is required");
   if (record.signing_public_key.empty()) {
     return Status::InvalidArgument("signing_public_key is required");
+  }
+  if (record.holder_public_key.empty()) {
+    return Status::InvalidArgument("holder_public_key is required");
   }
   return record;
 }

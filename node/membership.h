@@ -9,7 +9,8 @@
 // the signing key on record for it).
 //
 // A member record travels in a membership change's context as a small JSON object,
-// {"peer_address": "...", "client_url": "...", "signing_public_key": "<64 hex>"}
+// {"peer_address": "...", "client_url": "...", "signing_public_key": "<64 hex>",
+//  "holder_public_key": "<64 hex>"}
 // (docs/api.md, "Members").
 //
 // Removed members stay known as former members: their signatures on entries they
@@ -41,6 +42,7 @@ struct MemberRecord {
   std::string peer_address;  // "host:port"
   std::string client_url;    // "https://host:port"
   Bytes signing_public_key;  // Ed25519, 32 bytes
+  Bytes holder_public_key;   // X25519 log key holder key, 32 bytes
 
   bool operator==(const MemberRecord&) const = default;
 };

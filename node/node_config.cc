@@ -115,13 +115,14 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
     for (size_t i = 0; i < members.size(); ++i) {
       MappingReader m(members[i], "initial_members[" + std::to_string(i) + "]");
       VELLUM_RETURN_IF_ERROR(m.CheckIsMapping());
-      VELLUM_RETURN_IF_ERROR(
-          m.CheckOnly({"id", "peer_address", "client_url", "signing_public_key"}));
+      VELLUM_RETURN_IF_ERROR(m.CheckOnly(
+          {"id", "peer_address", "client_url", "signing_public_key", "holder_public_key"}));
       ClusterMember member;
       VELLUM_RETURN_IF_ERROR(m.Number("id", true, &member.id));
       VELLUM_RETURN_IF_ERROR(m.String("peer_address", true, &member.peer_address));
       VELLUM_RETURN_IF_ERROR(m.String("client_url", false, &member.client_url));
       VELLUM_RETURN_IF_ERROR(m.String("signing_public_key", true, &member.signing_public_key));
+      VELLUM_RETURN_IF_ERROR(m.String("holder_public_key", true, &member.holder_public_key));
       c->initial_members.push_back(std::move(member));
     }
   }
@@ -139,9 +140,10 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
   MappingReader keys(keys_node, "keys");
   if (!keys_node.IsDefined()) return Status::InvalidArgument("missing keys");
   VELLUM_RETURN_IF_ERROR(keys.CheckIsMapping());
-  VELLUM_RETURN_IF_ERROR(keys.CheckOnly({"master_key", "signing_key"}));
+  VELLUM_RETURN_IF_ERROR(keys.CheckOnly({"master_key", "signing_key", "holder_key"}));
   VELLUM_RETURN_IF_ERROR(keys.String("master_key", true, &c->master_key_file));
   VELLUM_RETURN_IF_ERROR(keys.String("signing_key", true, &c->signing_key_file));
+  VELLUM_RETURN_IF_ERROR(keys.String("holder_key", true, &c->holder_key_file));
 
   YAML::Node raft_node = top.Get("raft");
   if (raft_node.IsDefined() && !raft_node.IsNull()) {
@@ -153,8 +155,9 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
     VELLUM_RETURN_IF_ERROR(raft.Number("heartbeat_ticks", false, &c->heartbeat_ticks));
   }
 
-  for (std::string* path : {&c->data_dir, &c->ca_certificate_file, &c->certificate_file,
-                            &c->private_key_file, &c->master_key_file, &c->signing_key_file}) {
+  for (std::string* path :
+       {&c->data_dir, &c->ca_certificate_file, &c->certificate_file, &c->private_key_file,
+        &c->master_key_file, &c->signing_key_file, &c->holder_key_file}) {
     *path = Resolve(base_dir, *path);
   }
   return Status::OK();
@@ -178,10 +181,12 @@ Status NodeConfig::Validate() const {
       return Status::InvalidArgument("initial_members: node " + std::to_string(m.id) +
                                      " is listed twice");
     }
-    if (m.signing_public_key.size() != 64 ||
-        m.signing_public_key.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return Status::InvalidArgument("initial_members: node " + std::to_string(m.id) +
-                                     " signing_public_key must be 64 lower-case hex digits");
+    for (const auto& [name, key] : {std::pair{"signing_public_key", &m.signing_public_key},
+                                    std::pair{"holder_public_key", &m.holder_public_key}}) {
+      if (key->size() != 64 || key->find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return Status::InvalidArgument("initial_members: node " + std::to_string(m.id) + " " +
+                                       name + " must be 64 lower-case hex digits");
+      }
     }
     if (!ValidHostPort(m.peer_address)) {
       return Status::InvalidArgument("initial_members: node " + std::to_string(m.id) +
@@ -241,7 +246,8 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   for (const ClusterMember& m : c.initial_members) {
     out << YAML::BeginMap << YAML::Key << "id" << YAML::Value << m.id << YAML::Key << "peer_address"
         << YAML::Value << m.peer_address << YAML::Key << "client_url" << YAML::Value << m.client_url
-        << YAML::Key << "signing_public_key" << YAML::Value << m.signing_public_key << YAML::EndMap;
+        << YAML::Key << "signing_public_key" << YAML::Value << m.signing_public_key << YAML::Key
+        << "holder_public_key" << YAML::Value << m.holder_public_key << YAML::EndMap;
   }
   out << YAML::EndSeq;
   out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
@@ -252,6 +258,7 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   out << YAML::Key << "keys" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "master_key" << YAML::Value << c.master_key_file;
   out << YAML::Key << "signing_key" << YAML::Value << c.signing_key_file;
+  out << YAML::Key << "holder_key" << YAML::Value << c.holder_key_file;
   out << YAML::EndMap;
   out << YAML::Key << "raft" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "tick_ms" << YAML::Value << c.tick_ms;

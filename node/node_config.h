@@ -29,6 +29,9 @@ struct ClusterMember {
   // Its Ed25519 signing public key, 64 hex digits: how the others check its entries,
   // messages and identity statement before the membership table is in the ledger.
   std::string signing_public_key;
+  // Its X25519 log key holder public key, 64 hex digits: the shares of every ledger
+  // log entry key are sealed to the members' holder keys.
+  std::string holder_public_key;
 };
 
 struct NodeConfig {
@@ -56,6 +59,11 @@ struct NodeConfig {
   // This node's own Ed25519 signing key (a vellum-signing-key-v1 file): it seals the
   // log entries it appends as leader and signs its peer messages.
   std::string signing_key_file;
+  // This node's X25519 log key holder key (a vellum-holder-key-v1 file). Every
+  // member's ledger splits each log entry key across the members' holder public
+  // keys, a majority needed to decrypt; the secret half is for `vellum-db log
+  // decrypt` and is not read by the node.
+  std::string holder_key_file;
 
   // Raft timing: one tick every tick_ms; elections after election_ticks without a
   // leader (randomized up to twice that); heartbeats every heartbeat_ticks.

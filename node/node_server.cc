@@ -195,6 +195,7 @@ void NodeServer::Impl::OnMembershipChange(const raft::ConfChange& change,
   const std::string id = std::to_string(change.node_id);
   if (change.type == raft::ConfChangeType::kRemoveNode) {
     membership->Remove(change.node_id);
+    UpdateLogKeyHolders();
     if (change.node_id != config.node_id) transport->RemovePeer(change.node_id);
     log->Event("member_removed", {{"member", id}});
     return;
@@ -214,9 +215,36 @@ void NodeServer::Impl::OnMembershipChange(const raft::ConfChange& change,
     }
   }
   membership->Set(change.node_id, std::move(record).value());
+  UpdateLogKeyHolders();
   const bool voter =
       std::find(conf.voters.begin(), conf.voters.end(), change.node_id) != conf.voters.end();
   log->Event("member_changed", {{"member", id}, {"role", voter ? "voter" : "learner"}});
+}
+
+void NodeServer::Impl::UpdateLogKeyHolders() {
+  std::vector<HolderKey::PublicKey> holders;
+  std::vector<std::string> hex;
+  for (const auto& [id, record] : membership->Members()) {
+    if (record.holder_public_key.size() != 32) continue;  // DecodeMemberRecord checks
+    HolderKey::PublicKey key;
+    std::copy(record.holder_public_key.begin(), record.holder_public_key.end(), key.begin());
+    holders.push_back(key);
+    hex.push_back(PublicKeyToHex(key));
+  }
+  const int threshold = static_cast<int>(holders.size() / 2 + 1);
+  if (holders.empty() || (hex == log_key_holders.first && threshold == log_key_holders.second)) {
+    return;
+  }
+  // A crash between applying a membership change and this write is mended at the
+  // next start, which calls this again.
+  Status s = ledger_db->SetLogKeyHolders(holders, threshold);
+  if (!s.ok()) {
+    log->Event("log_key_holders_not_changed", {{"reason", s.ToString()}});
+    return;
+  }
+  log_key_holders = {std::move(hex), threshold};
+  log->Event("log_key_holders", {{"holders", std::to_string(holders.size())},
+                                 {"threshold", std::to_string(threshold)}});
 }
 
 void NodeServer::Impl::PromoteCaughtUpLearners() {
@@ -323,6 +351,9 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
                           NodeSigningKey::ReadFile(config.signing_key_file));
   VELLUM_ASSIGN_OR_RETURN(crypto::Ed25519KeyPair key_pair,
                           crypto::Ed25519KeyPair::FromSeed(signing_key.impl().key_pair.seed()));
+  // Only the public half: the node never decrypts its log with it.
+  VELLUM_ASSIGN_OR_RETURN(HolderKey holder_key, HolderKey::ReadFile(config.holder_key_file));
+  const Bytes self_holder_key(holder_key.public_key().begin(), holder_key.public_key().end());
   const std::string master_key_file = config.master_key_file;
   VELLUM_RETURN_IF_ERROR(MasterKey::ReadFile(master_key_file).status());
 
@@ -336,20 +367,30 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   impl->membership = std::make_unique<Membership>(
       config.node_id, std::make_unique<crypto::Ed25519Signer>(std::move(key_pair)));
   std::vector<uint64_t> initial_voters;
+  std::vector<HolderKey::PublicKey> initial_holders;
   for (const ClusterMember& m : config.initial_members) {
     VELLUM_ASSIGN_OR_RETURN(Bytes key, HexDecode(m.signing_public_key));
+    VELLUM_ASSIGN_OR_RETURN(HolderKey::PublicKey holder, PublicKeyFromHex(m.holder_public_key));
     if (m.id == config.node_id && key != self_key) {
       return Status::InvalidArgument("initial_members lists node " + std::to_string(m.id) +
                                      " with a signing key other than " + config.signing_key_file +
                                      "'s");
     }
-    impl->membership->Set(m.id, MemberRecord{m.peer_address, m.client_url, std::move(key)});
+    if (m.id == config.node_id && holder != holder_key.public_key()) {
+      return Status::InvalidArgument("initial_members lists node " + std::to_string(m.id) +
+                                     " with a holder key other than " + config.holder_key_file +
+                                     "'s");
+    }
+    impl->membership->Set(m.id, MemberRecord{m.peer_address, m.client_url, std::move(key),
+                                             Bytes(holder.begin(), holder.end())});
     initial_voters.push_back(m.id);
+    initial_holders.push_back(holder);
   }
   if (!impl->membership->Get(config.node_id).has_value()) {
-    impl->membership->Set(
-        config.node_id,
-        MemberRecord{config.peer_listen, "https://" + config.client_listen, self_key});
+    impl->membership->Set(config.node_id,
+                          MemberRecord{config.peer_listen, "https://" + config.client_listen,
+                                       self_key, self_holder_key});
+    initial_holders.push_back(holder_key.public_key());
   }
 
   ReplicatedLedgerOptions lo;
@@ -358,6 +399,10 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   lo.master_key_provider = [master_key_file] { return MasterKey::ReadFile(master_key_file); };
   lo.authenticator = impl->membership.get();
   if (!config.join) lo.initial_voters = initial_voters;
+  // The ledger's first entries are already split across the members known now; the
+  // holders follow the membership from then on (UpdateLogKeyHolders).
+  lo.log_key_holders = initial_holders;
+  lo.log_threshold = static_cast<int>(initial_holders.size() / 2 + 1);
   lo.election_ticks = config.election_ticks;
   lo.heartbeat_ticks = config.heartbeat_ticks;
   {
@@ -393,6 +438,8 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
       impl->membership->Remove(id);
     }
   }
+
+  impl->UpdateLogKeyHolders();
 
   impl->sealer =
       std::make_unique<raft::MessageSealer>(config.node_id, impl->membership.get(), epoch);

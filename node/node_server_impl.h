@@ -87,6 +87,8 @@ struct NodeServer::Impl {
   size_t peer_alarms_logged = 0;
   bool alarm_logged = false;
   std::vector<raft::Message> outbox;
+  // The log key holders last given to the ledger (hex public keys, threshold).
+  std::pair<std::vector<std::string>, int> log_key_holders;
 
   // Runs `task` on the loop thread; false once the loop is stopping (the task is
   // dropped).
@@ -99,6 +101,9 @@ struct NodeServer::Impl {
   void OnFrame(uint64_t from, Bytes frame);
   void OnMembershipChange(const raft::ConfChange& change, const raft::ConfState& conf);
   void PromoteCaughtUpLearners();
+  // Makes the members' holder keys the ledger's log key holders (a majority needed to
+  // decrypt) for the entries it writes from now on, if they changed.
+  void UpdateLogKeyHolders();
   void PublishStatus();
   NodeStatusSnapshot Snapshot() const;
   void StopAll();

@@ -94,6 +94,8 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
   // yet; compacting it will have to sync the ledger first.)
   db_options.sync = false;
   db_options.env = env;
+  db_options.log_key_holders = options.log_key_holders;
+  db_options.log_threshold = options.log_threshold;
   // Every member's ledger is a replica of one ledger: they share its identity (and
   // with it every derived key), so the same commands give the same state roots.
   VELLUM_ASSIGN_OR_RETURN(crypto::SecureBytes ledger_id,

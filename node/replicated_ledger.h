@@ -63,6 +63,11 @@ struct ReplicatedLedgerOptions {
   // Signs as this node and checks members' signatures (not owned). When set, every
   // Raft entry is sealed and verified.
   raft::MemberAuthenticator* authenticator = nullptr;
+  // Who holds the shares of the ledger's log entry keys when the ledger is created
+  // (Options::log_key_holders, log_threshold); empty: the ledger itself. The node
+  // changes them as the membership changes (DB::SetLogKeyHolders).
+  std::vector<HolderKey::PublicKey> log_key_holders;
+  int log_threshold = 1;
   // The voters a new cluster starts with; used only when the Raft log is new.
   std::vector<uint64_t> initial_voters;
   int election_ticks = 10;

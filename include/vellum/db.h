@@ -194,6 +194,12 @@ class DB {
   // payloads can no longer be decrypted by anyone; the chain, the Merkle accumulator
   // and every proof still verify. Returns how many entries were forgotten now.
   virtual Result<uint64_t> Forget(uint64_t first, uint64_t last) = 0;
+  // Changes who can decrypt the log entries written from now on: each later entry's
+  // key is split `threshold`-of-n across `holders` (n distinct X25519 public keys,
+  // 1 <= threshold <= n). Entries already written keep the share sets they have. An
+  // empty `holders` makes the ledger its own holder again (threshold 1). Needs the
+  // master key; InvalidArgument for a bad set, and then nothing changes.
+  virtual Status SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) = 0;
 };
 
 }  // namespace vellum

@@ -476,6 +476,55 @@ TEST(DBLog, SelfHeldLedgerDecryptsWithItsOwnKey) {
   EXPECT_EQ((*ops)[0].table, "t");
 }
 
+TEST(DBLog, HoldersChangeForLaterEntriesAndPersist) {
+  LedgerDir dir;
+  std::vector<HolderKey> holders;
+  for (int i = 0; i < 4; ++i) holders.push_back(HolderKey::Generate());
+  std::vector<HolderKey::PublicKey> three;
+  for (int i = 0; i < 3; ++i) three.push_back(holders[i].public_key());
+  const HolderKey* first_two[] = {&holders[0], &holders[1]};
+  const HolderKey* last_two[] = {&holders[2], &holders[3]};
+  uint64_t self_held, by_three, by_two;
+  {
+    auto db = dir.Open();
+    self_held = MustCreateTable(*db, "t").log_index;
+    // Bad sets change nothing.
+    EXPECT_EQ(db->SetLogKeyHolders(three, 4).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(db->SetLogKeyHolders(three, 0).code(), StatusCode::kInvalidArgument);
+    std::vector<HolderKey::PublicKey> repeated = {three[0], three[0]};
+    EXPECT_EQ(db->SetLogKeyHolders(repeated, 1).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(db->SetLogKeyHolders({}, 2).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(db->GetLogEntry(MustPut(*db, "t", "a", "1").log_index)->holders, 1);
+
+    ASSERT_TRUE(db->SetLogKeyHolders(three, 2).ok());
+    by_three = MustPut(*db, "t", "b", "2").log_index;
+  }
+  auto db = dir.Open(dir.DefaultOptions(false));
+  // The change survived reopening: the next entry is still split 2-of-3.
+  CommitInfo after = MustPut(*db, "t", "c", "3");
+  EXPECT_EQ(db->GetLogEntry(after.log_index)->holders, 3);
+  EXPECT_EQ(db->GetLogEntry(after.log_index)->threshold, 2);
+  std::vector<HolderKey::PublicKey> two = {holders[2].public_key(), holders[3].public_key()};
+  ASSERT_TRUE(db->SetLogKeyHolders(two, 2).ok());
+  by_two = MustPut(*db, "t", "d", "4").log_index;
+
+  // Each entry opens with the holders it was written for, and only with them.
+  EXPECT_TRUE(db->DecryptLogEntry(self_held, {}).ok());
+  auto ops = db->DecryptLogEntry(by_three, first_two);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  EXPECT_EQ((*ops)[0].key, "b");
+  EXPECT_EQ(db->DecryptLogEntry(by_three, last_two).status().code(),
+            StatusCode::kFailedPrecondition);
+  ops = db->DecryptLogEntry(by_two, last_two);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  EXPECT_EQ((*ops)[0].key, "d");
+  EXPECT_EQ(db->DecryptLogEntry(by_two, first_two).status().code(),
+            StatusCode::kFailedPrecondition);
+  auto report = db->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+}
+
 TEST(DBOpen, KeylessOpenVerifiesTheLog) {
   LedgerDir dir;
   {

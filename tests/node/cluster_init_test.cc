@@ -85,6 +85,10 @@ TEST_F(ClusterInitTest, WritesAWorkingLayout) {
     auto signing = NodeSigningKey::ReadFile(config->signing_key_file);
     ASSERT_TRUE(signing.ok()) << signing.status().ToString();
     EXPECT_EQ(HexEncode(signing->public_key()), config->initial_members[i - 1].signing_public_key);
+    auto holder = HolderKey::ReadFile(config->holder_key_file);
+    ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+    EXPECT_EQ(PublicKeyToHex(holder->public_key()),
+              config->initial_members[i - 1].holder_public_key);
   }
   // Each node's signing key is its own.
   auto a = LoadNodeConfig(layout->config_files[0]);

@@ -36,5 +36,20 @@ echo "node $leader restarted; 10 writes acknowledged through it"
 wait_until_converged 1 2 3
 check_acked_writes 1 2 3
 stop_gracefully 1 2 3
+
+# Every node holds a share of every entry key of every member's ledger log: any two
+# of the three holder keys decrypt node 1's log, one alone does not (and nor does the
+# master key, which is not given).
+decrypted=$(env -u VELLUM_KEY_FILE "$VELLUM_DB" log decrypt --db "$dir/c/n1/data/ledger" \
+  --holder-key "$dir/c/n2/holder.key" --holder-key "$dir/c/n3/holder.key") ||
+  fail "two holder keys did not decrypt node 1's log"
+grep -q 'put test before-1 value-1' <<< "$decrypted" ||
+  fail "node 1's decrypted log lacks the first write: $(head -5 <<< "$decrypted")"
+if env -u VELLUM_KEY_FILE "$VELLUM_DB" log decrypt --db "$dir/c/n1/data/ledger" \
+  --holder-key "$dir/c/n1/holder.key" > /dev/null 2>&1; then
+  fail "one holder key decrypted node 1's log"
+fi
+echo "node 1's log decrypts with the holder keys of nodes 2 and 3, not with one key"
+
 echo "PASS: ${#acked[@]} acknowledged writes on all 3 nodes; applied index $applied_index;" \
   "state root $state_root on every node; all stopped cleanly on SIGTERM"

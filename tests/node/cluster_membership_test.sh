@@ -18,20 +18,22 @@ source "$(dirname "$0")/cluster_test_lib.sh"
 "$VELLUM_DB" cluster init --nodes 4 --dir "$dir/c" --base-port "$base" > /dev/null
 # Nodes 1-3 found the cluster without node 4; node 4 joins it.
 for i in 1 2 3; do
-  awk '/^  - id: 4$/ {skip = 4} skip > 0 {skip--; next} {print}' "$dir/c/n$i/node.yaml" \
+  awk '/^  - id: 4$/ {skip = 5} skip > 0 {skip--; next} {print}' "$dir/c/n$i/node.yaml" \
     > "$dir/c/n$i/node.yaml.new"
   mv "$dir/c/n$i/node.yaml.new" "$dir/c/n$i/node.yaml"
 done
 echo "join: true" >> "$dir/c/n4/node.yaml"
-n4_key=$(grep -A3 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep signing_public_key | awk '{print $2}')
-n4_peer=$(grep -A3 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep peer_address | awk '{print $2}')
+n4_field() { grep -A4 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep "$1" | awk '{print $2}'; }
+n4_key=$(n4_field signing_public_key)
+n4_holder=$(n4_field holder_public_key)
+n4_peer=$(n4_field peer_address)
 
 for i in 1 2 3; do start_node "$i"; done
 leader=$(wait_for_leader)
 follower=$((leader % 3 + 1))
 for k in $(seq 1 10); do put_until_acked "$follower" "three-$k" "value-$k"; done
 
-record="{\"id\":4,\"peer_address\":\"$n4_peer\",\"client_url\":\"$(endpoint 4)\",\"signing_public_key\":\"$n4_key\"}"
+record="{\"id\":4,\"peer_address\":\"$n4_peer\",\"client_url\":\"$(endpoint 4)\",\"signing_public_key\":\"$n4_key\",\"holder_public_key\":\"$n4_holder\"}"
 r=$(api POST "$(endpoint "$follower")/v1/members" "$record")
 [ "${r%% *}" = 307 ] || fail "POST /v1/members on a follower: expected 307, got $r"
 r=$(api POST "$(endpoint "$leader")/v1/members" "$record")
@@ -64,5 +66,20 @@ for k in $(seq 1 10); do put_until_acked 4 "after-$k" "value-$k"; done
 wait_until_converged "${remaining[@]}"
 check_acked_writes "${remaining[@]}"
 stop_gracefully "${remaining[@]}"
+
+# The log key holders followed the membership. A founder's log: entry keys split 2 of
+# 3, then 3 of 4 while node 4 was a member, then 2 of 3 again. Node 4's starts with
+# the four members its config lists.
+key_splits() {
+  env -u VELLUM_KEY_FILE "$VELLUM_DB" log show --db "$dir/c/n$1/data/ledger" |
+    grep -o '[0-9]*-of-[0-9]*' | uniq | tr '\n' ' '
+}
+splits=$(key_splits "$leader")
+[ "$splits" = "2-of-3 3-of-4 2-of-3 " ] ||
+  fail "node $leader's log entry keys were split $splits; expected 2-of-3 3-of-4 2-of-3"
+splits4=$(key_splits 4)
+[ "$splits4" = "3-of-4 2-of-3 " ] ||
+  fail "node 4's log entry keys were split $splits4; expected 3-of-4 2-of-3"
+echo "log entry keys split $splits(node $leader), $splits4(node 4)"
 echo "PASS: node 4 joined and became a voter, node $gone was removed; ${#acked[@]}" \
   "acknowledged writes on nodes ${remaining[*]}; state root $state_root on each"

@@ -22,7 +22,7 @@ std::unique_ptr<crypto::Signer> SignerFor(const crypto::Ed25519KeyPair& k) {
 }
 
 TEST(MemberRecordTest, RoundTripsThroughJson) {
-  MemberRecord r{"127.0.0.1:7001", "https://127.0.0.1:7101", Bytes(32, 0xab)};
+  MemberRecord r{"127.0.0.1:7001", "https://127.0.0.1:7101", Bytes(32, 0xab), Bytes(32, 0xcd)};
   auto back = DecodeMemberRecord(EncodeMemberRecord(r));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, r);
@@ -30,16 +30,22 @@ TEST(MemberRecordTest, RoundTripsThroughJson) {
 
 TEST(MemberRecordTest, RejectsWhatIsNotARecord) {
   const std::string key(64, 'a');
+  const std::string holder = ",\"holder_public_key\":\"" + std::string(64, 'c') + "\"";
   for (const std::string& bad : std::vector<std::string>{
            "",
            "[]",
            "{",
-           "{\"peer_address\":\"a:1\"}",                                  // no key
-           "{\"signing_public_key\":\"" + key + "\"}",                    // no address
-           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"abcd\"}",  // short key
-           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + std::string(64, 'z') + "\"}",
-           "{\"peer_address\":1,\"signing_public_key\":\"" + key + "\"}",
-           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + key + "\",\"extra\":\"x\"}",
+           "{\"peer_address\":\"a:1\"" + holder + "}",                           // no signing key
+           "{\"signing_public_key\":\"" + key + "\"" + holder + "}",             // no address
+           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + key + "\"}",  // no holder
+           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"abcd\"" + holder + "}",
+           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + std::string(64, 'z') + "\"" +
+               holder + "}",
+           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + key +
+               "\",\"holder_public_key\":\"cc\"}",
+           "{\"peer_address\":1,\"signing_public_key\":\"" + key + "\"" + holder + "}",
+           "{\"peer_address\":\"a:1\",\"signing_public_key\":\"" + key + "\"" + holder +
+               ",\"extra\":\"x\"}",
        }) {
     auto r = DecodeMemberRecord(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
@@ -51,7 +57,8 @@ class MembershipTest : public ::testing::Test {
   MembershipTest() : keys_(testing::TestNodeKeys(3)), membership_(1, SignerFor(keys_.at(1))) {
     for (uint64_t id = 1; id <= 3; ++id) {
       membership_.Set(
-          id, MemberRecord{"127.0.0.1:700" + std::to_string(id), "", PublicKey(keys_.at(id))});
+          id, MemberRecord{"127.0.0.1:700" + std::to_string(id), "", PublicKey(keys_.at(id)),
+                           Bytes(32, static_cast<uint8_t>(id))});
     }
   }
   std::map<uint64_t, crypto::Ed25519KeyPair> keys_;
@@ -87,7 +94,7 @@ TEST_F(MembershipTest, RemovedMembersAreNoPeersButTheirSignaturesStillVerify) {
             StatusCode::kPermissionDenied);
   EXPECT_TRUE(membership_.Verify(3, message, Bytes(sig3.begin(), sig3.end())).ok());
   // Added back (with a new key, say): the record on file wins.
-  membership_.Set(3, MemberRecord{"127.0.0.1:7003", "", PublicKey(keys_.at(2))});
+  membership_.Set(3, MemberRecord{"127.0.0.1:7003", "", PublicKey(keys_.at(2)), Bytes(32, 3)});
   EXPECT_FALSE(membership_.Verify(3, message, Bytes(sig3.begin(), sig3.end())).ok());
 }
 

@@ -18,11 +18,14 @@ peer_listen: 127.0.0.1:7102
 client_listen: 127.0.0.1:7202
 initial_members:
   - {id: 1, peer_address: "127.0.0.1:7101", client_url: "https://127.0.0.1:7201",
-     signing_public_key: "1111111111111111111111111111111111111111111111111111111111111111"}
+     signing_public_key: "1111111111111111111111111111111111111111111111111111111111111111",
+     holder_public_key: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
   - {id: 2, peer_address: "127.0.0.1:7102", client_url: "https://127.0.0.1:7202",
-     signing_public_key: "2222222222222222222222222222222222222222222222222222222222222222"}
+     signing_public_key: "2222222222222222222222222222222222222222222222222222222222222222",
+     holder_public_key: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
   - {id: 3, peer_address: "127.0.0.1:7103", client_url: "https://127.0.0.1:7203",
-     signing_public_key: "3333333333333333333333333333333333333333333333333333333333333333"}
+     signing_public_key: "3333333333333333333333333333333333333333333333333333333333333333",
+     holder_public_key: "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"}
 tls:
   ca_certificate: ../ca.crt
   certificate: node.crt
@@ -30,6 +33,7 @@ tls:
 keys:
   master_key: ../master.key
   signing_key: signing.key
+  holder_key: holder.key
 raft:
   tick_ms: 50
   election_ticks: 20
@@ -45,6 +49,8 @@ TEST(NodeConfig, FullConfigParsesAndResolvesPaths) {
   EXPECT_EQ(c->certificate_file, "/srv/cluster/n2/node.crt");
   EXPECT_EQ(c->private_key_file, "/etc/vellum/node.key");
   EXPECT_EQ(c->master_key_file, "/srv/cluster/n2/../master.key");
+  EXPECT_EQ(c->holder_key_file, "/srv/cluster/n2/holder.key");
+  EXPECT_EQ(c->initial_members[1].holder_public_key, std::string(64, 'b'));
   ASSERT_EQ(c->initial_members.size(), 3u);
   EXPECT_EQ(c->initial_members[2].client_url, "https://127.0.0.1:7203");
   EXPECT_EQ(c->tick_ms, 50u);
@@ -92,6 +98,8 @@ TEST(NodeConfig, MistakesAreErrorsNamingTheKey) {
   ExpectError(Replace(kFull, "sync: true", "sync: maybe"), "sync");
   ExpectError(Replace(kFull, "tls:\n", "tls: [\n"), "not valid YAML at line");
   ExpectError(Replace(kFull, std::string(64, '3'), std::string(63, '3')), "signing_public_key");
+  ExpectError(Replace(kFull, std::string(64, 'c'), std::string(64, 'x')), "holder_public_key");
+  ExpectError(Replace(kFull, "  holder_key: holder.key\n", ""), "keys.holder_key");
   ExpectError("- just\n- a list\n", "mapping");
   ExpectError("", "mapping");
 }
