@@ -520,6 +520,7 @@ Result<std::string> LedgerImpl::ReadTableName(const crypto::Hash256& name_hash) 
 Status LedgerImpl::Close() {
   if (closed_) return Status::OK();
   closed_ = true;
+  entry_keys_.Stop();
   return CloseRocks();
 }
 
@@ -902,8 +903,10 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   header.time_micros = env_->WallMicros();
   header.prev_entry_hash = base->log_head;
   header.state_root_after = new_top_root.hash;
-  auto sealed = logchain::SealLogEntry(header, logchain::EncodeWriteSet(log_ops), Holders(),
-                                       crypto::SystemRandom());
+  auto entry_key = entry_keys_.Take(Holders());
+  if (!entry_key.ok()) return fail_all(entry_key.status());
+  auto sealed = logchain::SealLogEntry(header, logchain::EncodeWriteSet(log_ops),
+                                       std::move(entry_key).value(), crypto::SystemRandom());
   if (!sealed.ok()) return fail_all(sealed.status());
   batch.Put(cf(kLog), format::LogEntryKey(header.index), AsChars(sealed->EncodeStored()));
   batch.Put(cf(kLog), format::ShareSetKey(header.index), AsChars(sealed->encoded_share_set));

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "crypto/hash.h"
+#include "db/entry_key_preparer.h"
 #include "db/format.h"
 #include "db/ledger_keys.h"
 #include "db/logchain/log_entry.h"
@@ -214,6 +215,7 @@ class LedgerImpl final : public DB {
   std::unique_ptr<LedgerKeys> keys_;  // null when opened keyless
   mutable std::mutex config_mu_;      // config_.holders and threshold change at run time
   format::ConfigRecord config_;
+  EntryKeyPreparer entry_keys_;  // the next log entry's key, split to Holders()
 
   std::unique_ptr<trie::Trie> top_;
   std::mutex tables_mu_;

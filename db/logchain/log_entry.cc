@@ -180,22 +180,40 @@ Bytes LogPayloadAssociatedData(uint64_t index) {
   return ad;
 }
 
+Result<PreparedEntryKey> PrepareEntryKey(const KeyHolders& holders, RandomSource& random) {
+  VELLUM_RETURN_IF_ERROR(ValidateKeyHolders(holders));
+  PreparedEntryKey key;
+  key.entry_key = crypto::XChaCha20Poly1305::GenerateKey(random);
+  VELLUM_ASSIGN_OR_RETURN(ShareSet share_set, SplitEntryKey(key.entry_key, holders, random));
+  key.encoded_share_set = EncodeShareSet(share_set);
+  key.holders_id = KeyHoldersId(holders);
+  return key;
+}
+
 Result<SealedEntry> SealLogEntry(const LogEntryHeader& header_without_hashes,
                                  ByteView payload_plaintext, const KeyHolders& holders,
                                  RandomSource& random) {
   Status fields = CheckHeaderFields(header_without_hashes);
   if (!fields.ok()) return Status::InvalidArgument("sealing a log entry: " + fields.message());
-  VELLUM_RETURN_IF_ERROR(ValidateKeyHolders(holders));
+  VELLUM_ASSIGN_OR_RETURN(PreparedEntryKey key, PrepareEntryKey(holders, random));
+  return SealLogEntry(header_without_hashes, payload_plaintext, std::move(key), random);
+}
 
-  const crypto::SecureBytes entry_key = crypto::XChaCha20Poly1305::GenerateKey(random);
+Result<SealedEntry> SealLogEntry(const LogEntryHeader& header_without_hashes,
+                                 ByteView payload_plaintext, PreparedEntryKey key,
+                                 RandomSource& random) {
+  Status fields = CheckHeaderFields(header_without_hashes);
+  if (!fields.ok()) return Status::InvalidArgument("sealing a log entry: " + fields.message());
+  if (key.entry_key.size() != kEntryKeySize || key.encoded_share_set.empty()) {
+    return Status::InvalidArgument("sealing a log entry: the prepared entry key is empty");
+  }
   SealedEntry sealed;
   sealed.header = header_without_hashes;
   VELLUM_ASSIGN_OR_RETURN(
       sealed.payload_ciphertext,
-      crypto::XChaCha20Poly1305::Seal(entry_key, payload_plaintext,
+      crypto::XChaCha20Poly1305::Seal(key.entry_key, payload_plaintext,
                                       LogPayloadAssociatedData(sealed.header.index), random));
-  VELLUM_ASSIGN_OR_RETURN(ShareSet share_set, SplitEntryKey(entry_key, holders, random));
-  sealed.encoded_share_set = EncodeShareSet(share_set);
+  sealed.encoded_share_set = std::move(key.encoded_share_set);
   sealed.header.payload_hash = crypto::Sha256(sealed.payload_ciphertext);
   sealed.header.key_share_set_id = ShareSetId(sealed.encoded_share_set);
   sealed.encoded_header = EncodeLogEntryHeader(sealed.header);

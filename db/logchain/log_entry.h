@@ -95,6 +95,26 @@ struct SealedEntry {
   Bytes EncodeStored() const { return EncodeStoredEntry(encoded_header, payload_ciphertext); }
 };
 
+// An entry key already split and sealed to its holders. Nothing in it depends on the
+// entry it will seal, and sealing a share costs two X25519 operations per holder, so
+// a ledger prepares the next key before it needs it (off the commit's critical path).
+// Use each one for one entry only.
+struct PreparedEntryKey {
+  crypto::SecureBytes entry_key;
+  Bytes encoded_share_set;
+  crypto::Hash256 holders_id{};  // KeyHoldersId of the holders it was split to
+};
+
+// A fresh 32-byte entry key (from `random`) split to `holders`. InvalidArgument for
+// invalid holders.
+Result<PreparedEntryKey> PrepareEntryKey(const KeyHolders& holders, RandomSource& random);
+
+// Seals a payload under a prepared key (consumed): XChaCha20-Poly1305 with the
+// associated data of LogPayloadAssociatedData(index). Otherwise as below.
+Result<SealedEntry> SealLogEntry(const LogEntryHeader& header_without_hashes,
+                                 ByteView payload_plaintext, PreparedEntryKey key,
+                                 RandomSource& random);
+
 // Seals a payload: a fresh 32-byte entry key (from `random`), XChaCha20-Poly1305 with
 // associated data binding the entry index ("vellum-log-payload-v1" || BE64 index),
 // the key split to `holders`. Fills payload_hash and key_share_set_id in the header
