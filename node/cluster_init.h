@@ -14,7 +14,12 @@
 //   DIR/nI/node.yaml                  node I's config (paths relative to nI/)
 //   DIR/nI/node.crt  DIR/nI/node.key  node I's certificate (CN "node-I")
 //   DIR/nI/signing.key                node I's Ed25519 signing key
+//   DIR/nI/holder.key                 node I's X25519 log key holder key
 // Secret files are created with mode 0600; no file is ever overwritten.
+//
+// AddLocalClusterNode: the same for one more node of such a directory (its CA signs
+// the new node's certificate), with `join: true` in its node.yaml, and the member
+// record to POST to /v1/members (also in DIR/nI/member.json).
 //
 // Thread safety: a function; call it from one thread for a given directory.
 
@@ -51,6 +56,25 @@ struct LocalClusterLayout {
 // InvalidArgument for bad options; AlreadyExists if DIR is not empty; IOError when
 // a file cannot be written.
 Result<LocalClusterLayout> InitLocalCluster(const LocalClusterOptions& options);
+
+struct AddNodeOptions {
+  std::string dir;  // written by InitLocalCluster
+  uint64_t id = 0;  // 1..99; DIR/n<id> must not exist yet
+  int validity_days = 825;
+};
+
+struct AddedNode {
+  std::string config_file;  // DIR/n<id>/node.yaml
+  std::string endpoint;     // its client URL (also appended to DIR/endpoints)
+  // The body of POST /v1/members that adds it: {"id":..,"peer_address":..,...}.
+  std::string member_record_json;
+};
+
+// The new node's host and ports follow the directory's scheme (those of its
+// lowest-numbered node); its initial_members are that node's plus itself (edit them
+// if the membership has changed since). InvalidArgument for bad options or a
+// directory cluster init did not write; AlreadyExists if the node directory exists.
+Result<AddedNode> AddLocalClusterNode(const AddNodeOptions& options);
 
 }  // namespace vellum::node
 

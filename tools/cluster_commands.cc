@@ -15,6 +15,9 @@ void RegisterClusterCommands(CommandRegistry& registry) {
   registry.AddCommand("cluster init",
                       "Write certificates, keys and node configs for a local cluster",
                       [] { return std::make_unique<ClusterInitCommand>(); });
+  registry.AddCommand("cluster add-node",
+                      "Write the certificate, keys and config of one more node of a cluster",
+                      [] { return std::make_unique<ClusterAddNodeCommand>(); });
 }
 
 std::vector<FlagSpec> ClusterInitCommand::Flags() const {
@@ -40,6 +43,8 @@ std::string ClusterInitCommand::Description() const {
          "  nI/node.yaml            node I's config (edit it; paths are relative to nI/)\n"
          "  nI/node.crt, node.key   node I's certificate (CN 'node-I') and key\n"
          "  nI/signing.key          node I's own Ed25519 signing key\n"
+         "  nI/holder.key           node I's X25519 log key holder key (any majority of\n"
+         "                          these decrypts the ledgers' logs: keep them apart)\n"
          "Secret files get mode 0600 and no file is ever overwritten (DIR must be empty).\n"
          "Then prints the command that starts each node.\n"
          "With --json: {\"configs\":[...],\"endpoints\":[...],\"ca\":..,\"client_cert\":..,"
@@ -92,6 +97,61 @@ Status ClusterInitCommand::Run(CommandIo& io) {
           layout.ca_certificate_file + " --cert " + layout.client_certificate_file + " --key " +
           layout.client_key_file + " with curl.";
   return WriteOutLine(io.out, text);
+}
+
+std::vector<FlagSpec> ClusterAddNodeCommand::Flags() const {
+  return {
+      FlagSpec::Value("dir", "DIR", "a directory 'cluster init' wrote (its CA signs the node)"),
+      FlagSpec::Value("id", "N", "the new node's id, 1..99, not yet in DIR"),
+  };
+}
+
+std::string ClusterAddNodeCommand::Synopsis() const { return "--dir DIR --id N"; }
+
+std::string ClusterAddNodeCommand::Description() const {
+  return "Writes DIR/nN/ for one more node of the cluster in DIR: its certificate (CN\n"
+         "'node-N', signed with DIR/ca.key), signing and holder keys, and a node.yaml with\n"
+         "'join: true', on the directory's host and port scheme. Its initial_members are\n"
+         "those of DIR's lowest-numbered node plus itself (edit them if the membership has\n"
+         "changed since). Appends its client URL to DIR/endpoints, writes the member\n"
+         "record to POST to the leader's /v1/members to DIR/nN/member.json, and prints it\n"
+         "and the command that starts the node.\n"
+         "With --json: {\"config\":..,\"endpoint\":..,\"member_record\":{...}}.\n";
+}
+
+std::string ClusterAddNodeCommand::Examples() const {
+  return "  vellum-db cluster add-node --dir /tmp/vc --id 4\n"
+         "  curl --cacert /tmp/vc/ca.crt --cert /tmp/vc/client.crt --key /tmp/vc/client.key \\\n"
+         "       -X POST --data-binary @/tmp/vc/n4/member.json \"$LEADER/v1/members\"\n"
+         "  vellum-node --config /tmp/vc/n4/node.yaml\n";
+}
+
+Status ClusterAddNodeCommand::Init(const ParsedArgs& args, const GlobalOptions& globals) {
+  VELLUM_RETURN_IF_ERROR(ExpectPositional(args, {}));
+  const std::optional<std::string> dir = args.Get("dir");
+  if (!dir.has_value() || dir->empty()) return Status::InvalidArgument("missing --dir DIR");
+  options_.dir = *dir;
+  VELLUM_ASSIGN_OR_RETURN(std::optional<int64_t> id, ParseIntFlag(args, "id", 1, 99));
+  if (!id.has_value()) return Status::InvalidArgument("missing --id N");
+  options_.id = static_cast<uint64_t>(*id);
+  json_ = globals.json;
+  return Status::OK();
+}
+
+Status ClusterAddNodeCommand::Run(CommandIo& io) {
+  VELLUM_ASSIGN_OR_RETURN(node::AddedNode added, node::AddLocalClusterNode(options_));
+  if (json_) {
+    OrderedJson j;
+    j["config"] = added.config_file;
+    j["endpoint"] = added.endpoint;
+    j["member_record"] = OrderedJson::parse(added.member_record_json);
+    return WriteJsonLine(io.out, j);
+  }
+  return WriteOutLine(io.out,
+                      "Wrote node " + std::to_string(options_.id) + " to " + added.config_file +
+                          ". Add it with POST /v1/members to the leader, with this body:\n  " +
+                          added.member_record_json + "\nthen start it:\n  vellum-node --config " +
+                          added.config_file);
 }
 
 }  // namespace vellum::tools

@@ -115,5 +115,52 @@ TEST_F(ClusterInitTest, NeverOverwritesAndRejectsBadOptions) {
   EXPECT_EQ(InitLocalCluster(options).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ClusterInitTest, AddNodeWritesAJoiningNodeOnTheSameScheme) {
+  LocalClusterOptions options;
+  options.dir = dir_;
+  options.base_port = 17100;
+  ASSERT_TRUE(InitLocalCluster(options).ok());
+  AddNodeOptions add;
+  add.dir = dir_ + "/";
+  add.id = 5;
+  auto added = AddLocalClusterNode(add);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->endpoint, "https://127.0.0.1:17205");
+  EXPECT_EQ(ReadText(dir_ + "/endpoints"),
+            "https://127.0.0.1:17201\nhttps://127.0.0.1:17202\nhttps://127.0.0.1:17203\n"
+            "https://127.0.0.1:17205\n");
+  auto config = LoadNodeConfig(added->config_file);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->join);
+  EXPECT_EQ(config->node_id, 5u);
+  EXPECT_EQ(config->peer_listen, "127.0.0.1:17105");
+  ASSERT_EQ(config->initial_members.size(), 4u);
+  EXPECT_EQ(config->initial_members[3].id, 5u);
+  auto cn = crypto::CertificateCommonName(ReadText(config->certificate_file));
+  ASSERT_TRUE(cn.ok());
+  EXPECT_EQ(*cn, "node-5");
+  for (const char* secret : {"/n5/node.key", "/n5/signing.key", "/n5/holder.key"}) {
+    EXPECT_EQ(Mode(dir_ + secret), 0600u) << secret;
+  }
+  // The member record names the keys the node's files hold.
+  EXPECT_EQ(ReadText(dir_ + "/n5/member.json"), added->member_record_json + "\n");
+  auto holder = HolderKey::ReadFile(config->holder_key_file);
+  ASSERT_TRUE(holder.ok());
+  EXPECT_NE(added->member_record_json.find("\"holder_public_key\":\"" +
+                                           PublicKeyToHex(holder->public_key()) + "\""),
+            std::string::npos)
+      << added->member_record_json;
+
+  // Never twice, never a founder's id, never outside a cluster directory.
+  EXPECT_EQ(AddLocalClusterNode(add).status().code(), StatusCode::kAlreadyExists);
+  add.id = 2;
+  EXPECT_EQ(AddLocalClusterNode(add).status().code(), StatusCode::kAlreadyExists);
+  add.id = 0;
+  EXPECT_EQ(AddLocalClusterNode(add).status().code(), StatusCode::kInvalidArgument);
+  add.id = 6;
+  add.dir = dir_ + "/n1";
+  EXPECT_EQ(AddLocalClusterNode(add).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace vellum::node

@@ -15,25 +15,19 @@ VELLUM_NODE=${2:?usage: cluster_membership_test.sh VELLUM_DB VELLUM_NODE}
 max_node=4
 source "$(dirname "$0")/cluster_test_lib.sh"
 
-"$VELLUM_DB" cluster init --nodes 4 --dir "$dir/c" --base-port "$base" > /dev/null
-# Nodes 1-3 found the cluster without node 4; node 4 joins it.
-for i in 1 2 3; do
-  awk '/^  - id: 4$/ {skip = 5} skip > 0 {skip--; next} {print}' "$dir/c/n$i/node.yaml" \
-    > "$dir/c/n$i/node.yaml.new"
-  mv "$dir/c/n$i/node.yaml.new" "$dir/c/n$i/node.yaml"
-done
-echo "join: true" >> "$dir/c/n4/node.yaml"
-n4_field() { grep -A4 '^  - id: 4$' "$dir/c/n4/node.yaml" | grep "$1" | awk '{print $2}'; }
-n4_key=$(n4_field signing_public_key)
-n4_holder=$(n4_field holder_public_key)
-n4_peer=$(n4_field peer_address)
+"$VELLUM_DB" cluster init --nodes 3 --dir "$dir/c" --base-port "$base" > /dev/null
+# Node 4 joins the running cluster: cluster add-node signs its certificate with the
+# cluster's CA and writes its keys, a node.yaml with join: true and its member record.
+"$VELLUM_DB" cluster add-node --dir "$dir/c" --id 4 > /dev/null
+grep -q '^join: true$' "$dir/c/n4/node.yaml" || fail "n4/node.yaml lacks join: true"
+[ "$(wc -l < "$dir/c/endpoints")" = 4 ] || fail "cluster add-node did not add node 4's endpoint"
+record=$(cat "$dir/c/n4/member.json")
 
 for i in 1 2 3; do start_node "$i"; done
 leader=$(wait_for_leader)
 follower=$((leader % 3 + 1))
 for k in $(seq 1 10); do put_until_acked "$follower" "three-$k" "value-$k"; done
 
-record="{\"id\":4,\"peer_address\":\"$n4_peer\",\"client_url\":\"$(endpoint 4)\",\"signing_public_key\":\"$n4_key\",\"holder_public_key\":\"$n4_holder\"}"
 r=$(api POST "$(endpoint "$follower")/v1/members" "$record")
 [ "${r%% *}" = 307 ] || fail "POST /v1/members on a follower: expected 307, got $r"
 r=$(api POST "$(endpoint "$leader")/v1/members" "$record")

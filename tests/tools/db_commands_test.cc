@@ -753,6 +753,17 @@ TEST_P(DbCommandTest, ClusterInit) {
   EXPECT_THAT(again.err, HasSubstr("not empty"));
   EXPECT_EQ(Run({"cluster", "init", "--nodes", "0", "--dir", Path("c0")}).exit_code, kExitUsage);
   EXPECT_EQ(Run({"cluster", "init"}).exit_code, kExitUsage);
+
+  Outcome added = Run({"cluster", "add-node", "--dir", dir, "--id", "3", "--json"});
+  ASSERT_EQ(added.exit_code, 0) << added;
+  EXPECT_THAT(added.out, AllOf(HasSubstr("\"config\":\"" + dir + "/n3/node.yaml\""),
+                               HasSubstr("\"endpoint\":\"https://127.0.0.1:27203\""),
+                               HasSubstr("\"holder_public_key\"")));
+  Outcome twice = Run({"cluster", "add-node", "--dir", dir, "--id", "3"});
+  EXPECT_EQ(twice.exit_code, kExitFailure) << twice;
+  EXPECT_THAT(twice.err, HasSubstr("already exists"));
+  EXPECT_EQ(Run({"cluster", "add-node", "--dir", dir}).exit_code, kExitUsage);
+  EXPECT_EQ(Run({"cluster", "add-node", "--dir", dir, "--id", "100"}).exit_code, kExitUsage);
 }
 
 // --- help ------------------------------------------------------------------------------
@@ -774,7 +785,8 @@ TEST_P(DbCommandTest, EveryCommandHasHelpWithExamples) {
                                                           {"log", "verify"},
                                                           {"log", "decrypt"},
                                                           {"keys", "new"},
-                                                          {"cluster", "init"}};
+                                                          {"cluster", "init"},
+                                                          {"cluster", "add-node"}};
   for (const auto& command : commands) {
     std::vector<std::string> args = command;
     args.push_back("--help");
