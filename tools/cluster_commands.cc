@@ -10,6 +10,18 @@
 
 namespace vellum::tools {
 
+namespace {
+
+// The one thing both cluster commands need: --dir, and no positional arguments.
+Result<std::string> ClusterDir(const ParsedArgs& args) {
+  VELLUM_RETURN_IF_ERROR(ExpectPositional(args, {}));
+  const std::optional<std::string> dir = args.Get("dir");
+  if (!dir.has_value() || dir->empty()) return Status::InvalidArgument("missing --dir DIR");
+  return *dir;
+}
+
+}  // namespace
+
 void RegisterClusterCommands(CommandRegistry& registry) {
   registry.AddGroup("cluster", "Set up replicated vellum-node clusters");
   registry.AddCommand("cluster init",
@@ -59,10 +71,7 @@ std::string ClusterInitCommand::Examples() const {
 }
 
 Status ClusterInitCommand::Init(const ParsedArgs& args, const GlobalOptions& globals) {
-  VELLUM_RETURN_IF_ERROR(ExpectPositional(args, {}));
-  const std::optional<std::string> dir = args.Get("dir");
-  if (!dir.has_value() || dir->empty()) return Status::InvalidArgument("missing --dir DIR");
-  options_.dir = *dir;
+  VELLUM_ASSIGN_OR_RETURN(options_.dir, ClusterDir(args));
   VELLUM_ASSIGN_OR_RETURN(std::optional<int64_t> nodes, ParseIntFlag(args, "nodes", 1, 9));
   if (nodes) options_.nodes = static_cast<int>(*nodes);
   VELLUM_ASSIGN_OR_RETURN(std::optional<int64_t> port,
@@ -127,10 +136,7 @@ std::string ClusterAddNodeCommand::Examples() const {
 }
 
 Status ClusterAddNodeCommand::Init(const ParsedArgs& args, const GlobalOptions& globals) {
-  VELLUM_RETURN_IF_ERROR(ExpectPositional(args, {}));
-  const std::optional<std::string> dir = args.Get("dir");
-  if (!dir.has_value() || dir->empty()) return Status::InvalidArgument("missing --dir DIR");
-  options_.dir = *dir;
+  VELLUM_ASSIGN_OR_RETURN(options_.dir, ClusterDir(args));
   VELLUM_ASSIGN_OR_RETURN(std::optional<int64_t> id, ParseIntFlag(args, "id", 1, 99));
   if (!id.has_value()) return Status::InvalidArgument("missing --id N");
   options_.id = static_cast<uint64_t>(*id);
