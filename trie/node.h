@@ -76,6 +76,7 @@ class ChildArray {
   void reset(size_t slots) {
     size_ = static_cast<uint8_t>(slots);
     mask_ = 0;
+    changed_ = 0xffff;
     items_.clear();
   }
 
@@ -85,6 +86,7 @@ class ChildArray {
   }
   ChildRef& mut(size_t i) {
     const size_t index = Index(i);
+    changed_ = static_cast<uint16_t>(changed_ | (1u << i));
     if (((mask_ >> i) & 1) == 0) {
       items_.insert(items_.begin() + static_cast<ptrdiff_t>(index), ChildRef());
       mask_ = static_cast<uint16_t>(mask_ | (1u << i));
@@ -92,6 +94,19 @@ class ChildArray {
     return items_[index];
   }
   size_t MemoryUsage() const { return items_.capacity() * sizeof(ChildRef); }
+  // Room for `n` written slots, so that writing them does not reallocate (a decoded
+  // node knows its slots up front, and the cache holds it at that capacity).
+  void reserve(size_t n) { items_.reserve(n); }
+  // The written slots (bit i: slot i); a written slot may still be empty.
+  uint16_t written() const { return mask_; }
+
+  // Bit i: slot i may have changed since the last ClearChanged (every mut(i) sets it;
+  // reset sets all). A scheme's memo of hashes over the slots is valid for the slots
+  // whose bit is clear, so a copied node rehashes only what the batch touched.
+  uint16_t changed() const { return changed_; }
+  // Only for a node that may still be written (dirty or being decoded), right after
+  // its memo was computed from the current slots, or after changing only versions.
+  void ClearChanged() const { changed_ = 0; }
 
   // Every slot in order, unwritten ones as empty ChildRefs.
   class const_iterator {
@@ -117,11 +132,19 @@ class ChildArray {
     return *empty;
   }
   size_t Index(size_t i) const {
-    return static_cast<size_t>(__builtin_popcount(mask_ & ((1u << i) - 1)));
+    return PopCount16(static_cast<uint16_t>(mask_ & ((1u << i) - 1)));
+  }
+  // Without a target flag for the popcnt instruction, __builtin_popcount is a libgcc
+  // call; this is on every child access.
+  static size_t PopCount16(uint16_t v) {
+    static constexpr uint8_t kBits[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+    return static_cast<size_t>(kBits[v & 15] + kBits[(v >> 4) & 15] + kBits[(v >> 8) & 15] +
+                               kBits[v >> 12]);
   }
 
-  std::vector<ChildRef> items_;  // the written slots, in slot order
-  uint16_t mask_ = 0;            // bit i: slot i is written
+  std::vector<ChildRef> items_;   // the written slots, in slot order
+  uint16_t mask_ = 0;             // bit i: slot i is written
+  mutable uint16_t changed_ = 0;  // see changed()
   uint8_t size_ = 0;
 };
 
@@ -134,11 +157,11 @@ struct Node {
   // Branch: 16 slots; extension: 1 slot; leaf: none.
   ChildArray children;
 
-  // A scheme's memo of intermediate hashes (native: the branch's binary slot tree), so
-  // that rehashing a branch after one child changed recomputes one path, not all 15
-  // pairs. Self-validating (the memo records the inputs it was computed from), so a
-  // copied node may carry its original's. Written only while the node is dirty
-  // (owned by one batch) or freshly decoded; read-only once the node is shared.
+  // A scheme's memo of intermediate hashes (native: the upper levels of the branch's
+  // binary slot tree), so that rehashing a branch after one child changed recomputes
+  // one path, not all 15 pairs. It holds for the slots whose ChildArray::changed() bit
+  // is clear, so a copied node may carry its original's. Written only while the node
+  // is dirty (owned by one batch) or freshly decoded; read-only once the node is shared.
   mutable std::shared_ptr<const void> memo;
   mutable size_t memo_bytes = 0;
 

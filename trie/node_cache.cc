@@ -52,6 +52,22 @@ void NodeCache::Insert(std::string key, const NodeRef& ref, std::shared_ptr<cons
   }
 }
 
+void NodeCache::Erase(const std::string& key) {
+  if (shard_capacity_ == 0) return;
+  const uint64_t hash = KeyHash(key);
+  Shard& shard = shards_[hash % kShards];
+  std::shared_ptr<const Node> dropped;  // released outside the lock
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.index.find(hash);
+    if (it == shard.index.end() || it->second->key != key) return;
+    dropped = std::move(it->second->node);
+    shard.usage -= it->second->charge;
+    shard.lru.erase(it->second);
+    shard.index.erase(it);
+  }
+}
+
 size_t NodeCache::usage_bytes() const {
   size_t total = 0;
   for (const Shard& shard : shards_) {

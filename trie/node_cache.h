@@ -30,6 +30,8 @@ class NodeCache {
   // The node stored under `key` if cached and verified against `expected`.
   std::shared_ptr<const Node> Lookup(const std::string& key, const NodeRef& expected);
   void Insert(std::string key, const NodeRef& ref, std::shared_ptr<const Node> node);
+  // Drops the entry under `key`, if any.
+  void Erase(const std::string& key);
 
   size_t usage_bytes() const;
 

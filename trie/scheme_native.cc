@@ -56,18 +56,39 @@ Hash256 ValueHash(ByteView value) {
   return h.Finish();
 }
 
+// tag || path(path, count) || h: the message of leaf and extension hashes. Keys of
+// up to 64 bytes (the ledger's are 32) are hashed from a stack buffer.
+Hash256 TagPathHash(uint8_t tag, const uint8_t* path, size_t count, const Hash256& h) {
+  uint8_t buf[1 + 2 + 64 + 32];
+  if (count > 128) {
+    std::string s(1, static_cast<char>(tag));
+    AppendPath(path, count, &s);
+    s.append(reinterpret_cast<const char*>(h.data()), h.size());
+    return HashOf(s);
+  }
+  size_t n = 0;
+  buf[n++] = tag;
+  if (count >= 0x80) {  // varint(count), count <= 128
+    buf[n++] = static_cast<uint8_t>(count | 0x80);
+    buf[n++] = static_cast<uint8_t>(count >> 7);
+  } else {
+    buf[n++] = static_cast<uint8_t>(count);
+  }
+  for (size_t i = 0; i < count; i += 2) {
+    const uint8_t lo = i + 1 < count ? path[i + 1] : 0;
+    VELLUM_CHECK(path[i] < 16 && lo < 16);
+    buf[n++] = static_cast<uint8_t>((path[i] << 4) | lo);
+  }
+  std::memcpy(buf + n, h.data(), 32);
+  return crypto::Sha256(ByteView(buf, n + 32));
+}
+
 Hash256 LeafHash(const uint8_t* path, size_t count, const Hash256& value_hash) {
-  std::string buf(1, static_cast<char>(kLeafTag));
-  AppendPath(path, count, &buf);
-  buf.append(reinterpret_cast<const char*>(value_hash.data()), value_hash.size());
-  return HashOf(buf);
+  return TagPathHash(kLeafTag, path, count, value_hash);
 }
 
 Hash256 ExtensionHash(const uint8_t* path, size_t count, const Hash256& child) {
-  std::string buf(1, static_cast<char>(kExtensionTag));
-  AppendPath(path, count, &buf);
-  buf.append(reinterpret_cast<const char*>(child.data()), child.size());
-  return HashOf(buf);
+  return TagPathHash(kExtensionTag, path, count, child);
 }
 
 Hash256 PairHash(const Hash256& left, const Hash256& right) {
@@ -88,68 +109,89 @@ Hash256 BranchHash(const Hash256& value_commitment, const Hash256& children_root
 }
 
 // The binary tree over 16 slot hashes: level0 = slots, root = the children root M.
+// Built on the stack; a dense branch keeps its upper levels as its memo (SlotMemo).
 struct SlotTree {
   static constexpr int kMemoMinChildren = 6;
 
-  Hash256 level0[16];
-  Hash256 level1[8];
-  Hash256 level2[4];
-  Hash256 level3[2];
-  Hash256 root;
+  // What a branch keeps: every level but the slots themselves, which the branch holds.
+  // It stays valid for the slots whose ChildArray::changed() bit is clear.
+  struct SlotMemo {
+    Hash256 level1[8];
+    Hash256 level2[4];
+    Hash256 level3[2];
+    Hash256 root;
+  };
 
-  // Builds the tree of `branch`, reusing every pair of `previous` (if any) whose two
-  // inputs are unchanged: after one child changes, only its 4 ancestors are rehashed.
-  static std::shared_ptr<const SlotTree> Build(const Node& branch, const SlotTree* previous) {
-    auto t = std::make_shared<SlotTree>();
+  Hash256 level0[16];
+  SlotMemo up;
+
+  // Builds the tree of `branch`, reusing every pair of its memo (if any) none of whose
+  // slots changed since: after one child changes, only its 4 ancestors are rehashed.
+  void Build(const Node& branch) {
+    const auto* memo = static_cast<const SlotMemo*>(branch.memo.get());
+    const uint16_t changed = memo == nullptr ? uint16_t{0xffff} : branch.children.changed();
+    int present = 0;
+    const uint16_t written = branch.children.written();
     for (int i = 0; i < 16; ++i) {
-      const NodeRef& r = branch.children[i].ref;
-      t->level0[i] = r.empty() ? kZero : r.hash();
+      const NodeRef* r = ((written >> i) & 1) != 0 ? &branch.children[i].ref : nullptr;
+      if (r == nullptr || r->empty()) {
+        level0[i] = kZero;
+      } else {
+        level0[i] = r->hash();
+        ++present;
+      }
     }
-    auto level = [](const Hash256* below, const Hash256* prev_below, const Hash256* prev_level,
-                    Hash256* out, int count) {
+    present_ = present;
+    // Pair i of a level covers `span` slots from i * span.
+    auto level = [changed](const Hash256* below, const Hash256* memo_level, Hash256* out, int count,
+                           int span) {
+      const uint16_t ones = static_cast<uint16_t>((1u << span) - 1);
       for (int i = 0; i < count; ++i) {
-        if (prev_below != nullptr && below[2 * i] == prev_below[2 * i] &&
-            below[2 * i + 1] == prev_below[2 * i + 1]) {
-          out[i] = prev_level[i];
+        if (memo_level != nullptr && ((changed >> (i * span)) & ones) == 0) {
+          out[i] = memo_level[i];
         } else {
           out[i] = PairHash(below[2 * i], below[2 * i + 1]);
         }
       }
     };
-    const bool p = previous != nullptr;
-    level(t->level0, p ? previous->level0 : nullptr, p ? previous->level1 : nullptr, t->level1, 8);
-    level(t->level1, p ? previous->level1 : nullptr, p ? previous->level2 : nullptr, t->level2, 4);
-    level(t->level2, p ? previous->level2 : nullptr, p ? previous->level3 : nullptr, t->level3, 2);
-    level(t->level3, p ? previous->level3 : nullptr, p ? &previous->root : nullptr, &t->root, 1);
-    return t;
+    const bool m = memo != nullptr;
+    level(level0, m ? memo->level1 : nullptr, up.level1, 8, 2);
+    level(up.level1, m ? memo->level2 : nullptr, up.level2, 4, 4);
+    level(up.level2, m ? memo->level3 : nullptr, up.level3, 2, 8);
+    if (m && changed == 0) {
+      up.root = memo->root;
+    } else {
+      up.root = PairHash(up.level3[0], up.level3[1]);
+    }
   }
 
-  // The tree of `branch`, using and (when the node may still be written) refreshing
-  // its memo.
-  static std::shared_ptr<const SlotTree> Of(const Node& branch) {
-    const auto* memo = static_cast<const SlotTree*>(branch.memo.get());
-    std::shared_ptr<const SlotTree> tree = Build(branch, memo);
+  // Builds the tree of `branch` and, when the node may still be written, refreshes its
+  // memo.
+  void Of(const Node& branch) {
+    Build(branch);
+    if (!branch.dirty) return;  // shared: read-only
     // A sparse branch rebuilds its tree from few hashes (pairs of empty slots cost
-    // nothing), so only dense ones keep the 1 KiB memo, which the node cache holds.
-    int present = 0;
-    for (const ChildRef& c : branch.children) present += c.ref.empty() ? 0 : 1;
-    if (branch.dirty && present >= kMemoMinChildren) {
-      branch.memo = tree;
-      branch.memo_bytes = sizeof(SlotTree);
-    } else if (branch.dirty) {
+    // nothing), so only dense ones keep a memo, which the node cache holds.
+    if (present_ >= kMemoMinChildren) {
+      branch.memo = std::make_shared<const SlotMemo>(up);
+      branch.memo_bytes = sizeof(SlotMemo);
+    } else {
       branch.memo.reset();
       branch.memo_bytes = 0;
     }
-    return tree;
+    branch.children.ClearChanged();
   }
 
   // The 4 siblings of `slot`, bottom-up.
   void Siblings(int slot, Hash256 out[4]) const {
     out[0] = level0[slot ^ 1];
-    out[1] = level1[(slot >> 1) ^ 1];
-    out[2] = level2[(slot >> 2) ^ 1];
-    out[3] = level3[(slot >> 3) ^ 1];
+    out[1] = up.level1[(slot >> 1) ^ 1];
+    out[2] = up.level2[(slot >> 2) ^ 1];
+    out[3] = up.level3[(slot >> 3) ^ 1];
   }
+
+ private:
+  int present_ = 0;
 };
 
 // Recomputes the children root from the hash at `slot` and its 4 siblings.
@@ -248,8 +290,11 @@ class NativeSchemeImpl final : public Scheme {
         VELLUM_CHECK(node.children[0].ref.is_hash());
         return NodeRef::Hash(
             ExtensionHash(node.path.data(), node.path.size(), node.children[0].ref.hash()));
-      case Node::Kind::kBranch:
-        return NodeRef::Hash(BranchHash(ValueCommitment(node), SlotTree::Of(node)->root));
+      case Node::Kind::kBranch: {
+        SlotTree tree;
+        tree.Of(node);
+        return NodeRef::Hash(BranchHash(ValueCommitment(node), tree.up.root));
+      }
     }
     VELLUM_UNREACHABLE();
   }
@@ -317,6 +362,7 @@ class NativeSchemeImpl final : public Scheme {
       }
       if (has_value == 1 && !r.Value(&node->value)) return Malformed("bad branch value");
       const uint16_t bitmap = static_cast<uint16_t>((hi << 8) | lo);
+      node->children.reserve(static_cast<size_t>(__builtin_popcount(bitmap)));
       for (int i = 0; i < 16; ++i) {
         if ((bitmap >> i) & 1) {
           Hash256 h;
@@ -366,7 +412,9 @@ class NativeSchemeImpl final : public Scheme {
           PutVarint64(&item, node.value.size());
           item.append(AsChars(node.value));
         }
-        item.append(AsChars(SlotTree::Of(node)->root));
+        SlotTree tree;
+        tree.Of(node);
+        item.append(AsChars(tree.up.root));
       } else {
         item.push_back(static_cast<char>(kStepBranch));
         item.push_back(node.value.empty() ? 0 : 1);
@@ -375,7 +423,9 @@ class NativeSchemeImpl final : public Scheme {
           item.append(AsChars(vh));
         }
         Hash256 siblings[4];
-        SlotTree::Of(node)->Siblings(key[depth], siblings);
+        SlotTree tree;
+        tree.Of(node);
+        tree.Siblings(key[depth], siblings);
         uint8_t mask = 0;
         for (int i = 0; i < 4; ++i) {
           if (!IsZero(siblings[i])) mask |= static_cast<uint8_t>(1u << i);

@@ -120,8 +120,15 @@ bool ParseEmbeddedLeaf(ByteView* in, std::shared_ptr<Node>* out) {
 }
 
 std::string EncodeRecord(const std::string& encoding, const Node& node) {
+  // Sized exactly up front: a record is built once per written node.
+  size_t size = 1 + VarintLength(encoding.size()) + encoding.size();
+  ForEachStoredChild(node, [&](size_t i) {
+    const ChildRef& c = node.children[i];
+    size += VarintLength(c.version);
+    if (c.version == 0 && c.node != nullptr) size += EmbeddedLeafSize(*c.node);
+  });
   std::string record;
-  record.reserve(encoding.size() + 16);
+  record.reserve(size);
   record.push_back(static_cast<char>(kRecordFormat));
   PutVarint64(&record, encoding.size());
   record.append(encoding);
@@ -136,15 +143,12 @@ std::string EncodeRecord(const std::string& encoding, const Node& node) {
   return record;
 }
 
-struct StaleNode {
-  Nibbles path;
-  uint64_t version;
-};
-
 // Everything one batch produces.
 struct BatchState {
   uint64_t version = 0;
-  std::vector<StaleNode> stale;
+  // The stale record's entries: the tail of each superseded node's key (after the
+  // prefix and tag), BE64(version) BE16(count) packed(path).
+  std::string stale;
   std::vector<std::pair<std::string, std::string>> writes;  // node key -> record
   size_t bytes_written = 0;
 };
@@ -355,7 +359,10 @@ class TrieImpl final : public Trie {
     return k;
   }
   std::string NodeKey(const Nibbles& path, uint64_t version) const {
-    std::string k = Key(kNodeTag);
+    std::string k;
+    k.reserve(options_.key_prefix.size() + 11 + (path.size() + 1) / 2);
+    k.append(options_.key_prefix);
+    k.push_back(kNodeTag);
     AppendBE64(&k, version);
     AppendPathKey(path.data(), path.size(), &k);
     return k;
@@ -398,8 +405,11 @@ class TrieImpl final : public Trie {
     return slot;
   }
 
-  // Loads the node `slot` refers to, verified against slot.ref.
-  Result<std::shared_ptr<const Node>> LoadNode(const ChildRef& slot, const Nibbles& path) const {
+  // Loads the node `slot` refers to, verified against slot.ref. `for_update`: the
+  // caller is a batch, which supersedes (or leaves alone) a leaf it loads, so a leaf is
+  // not cached: it would only push live branches out of the cache.
+  Result<std::shared_ptr<const Node>> LoadNode(const ChildRef& slot, const Nibbles& path,
+                                               bool for_update = false) const {
     if (slot.node != nullptr) {
       // A leaf read from its parent's record is checked against the parent's hash on
       // each use (cheaper than checking every leaf of every record loaded).
@@ -447,9 +457,12 @@ class TrieImpl final : public Trie {
     if (!children_ok || !in.empty()) {
       return Status::Corruption(Where(path, slot.version) + ": bad child references");
     }
+    // Only versions and embedded leaves were set: the slots' refs, and so the scheme's
+    // memo of hashes over them (computed while decoding), are unchanged.
+    node->children.ClearChanged();
     node->stored_version = slot.version;
     node->dirty = false;
-    cache_.Insert(key, slot.ref, node);
+    if (!(for_update && node->is_leaf())) cache_.Insert(key, slot.ref, node);
     return std::shared_ptr<const Node>(std::move(node));
   }
 
@@ -534,19 +547,25 @@ class TrieImpl final : public Trie {
 
   // --- batch update ---------------------------------------------------------------
 
-  // Records that the stored node `slot` refers to is superseded by this batch.
-  static void MarkStale(const ChildRef& slot, const Nibbles& path, BatchState* st) {
+  // Records that the stored node `slot` refers to is superseded by this batch, and
+  // drops it from the cache: the latest version no longer uses it, and the node cache
+  // would otherwise fill up with superseded nodes (one per changed node per commit)
+  // that push out the live ones. (If this batch is never installed the node is merely
+  // read from the store again.)
+  void MarkStale(const ChildRef& slot, const Nibbles& path, BatchState* st) const {
     const bool dirty = slot.node != nullptr && slot.node->dirty;
     // An embedded leaf (version 0) goes with its parent's record.
     if (!dirty && slot.ref.is_hash() && slot.version != 0) {
-      st->stale.push_back({path, slot.version});
+      const std::string key = NodeKey(path, slot.version);
+      st->stale.append(key, options_.key_prefix.size() + 1);
+      cache_.Erase(key);
     }
   }
 
   // Makes slot.node a dirty node this batch may change, copying `current` (the node
   // the slot holds, already loaded by the caller) if it is a committed one.
-  static Node* MakeDirty(ChildRef* slot, const std::shared_ptr<const Node>& current,
-                         const Nibbles& path, BatchState* st) {
+  Node* MakeDirty(ChildRef* slot, const std::shared_ptr<const Node>& current, const Nibbles& path,
+                  BatchState* st) const {
     if (slot->node != nullptr && slot->node->dirty) return slot->node.get();
     MarkStale(*slot, path, st);
     auto copy = std::make_shared<Node>(*current);
@@ -595,7 +614,8 @@ class TrieImpl final : public Trie {
       slot->node = Node::MakeLeaf(Slice(key, depth, key.size()), value);
       return true;
     }
-    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current, LoadNode(*slot, *path));
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current,
+                            LoadNode(*slot, *path, /*for_update=*/true));
     const size_t rest_len = key.size() - depth;
     const size_t common = CommonPrefixLength(current->path.data(), current->path.size(),
                                              key.data() + depth, rest_len);
@@ -663,7 +683,8 @@ class TrieImpl final : public Trie {
   Result<bool> Delete(ChildRef* slot, Nibbles* path, const Nibbles& key, size_t depth,
                       BatchState* st) const {
     if (slot->empty()) return false;
-    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current, LoadNode(*slot, *path));
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current,
+                            LoadNode(*slot, *path, /*for_update=*/true));
     const size_t rest_len = key.size() - depth;
     const bool prefix_matches =
         current->path.size() <= rest_len &&
@@ -745,7 +766,8 @@ class TrieImpl final : public Trie {
       *slot = ChildRef();
       return Status::OK();
     }
-    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> c, LoadNode(*child, child_path));
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> c,
+                            LoadNode(*child, child_path, /*for_update=*/true));
     if (c->is_branch()) {
       ChildRef moved = std::move(*child);
       slot->node = Node::MakeExtension(prefix, std::move(moved));
@@ -821,7 +843,7 @@ class TrieImpl final : public Trie {
     options_.task_runner->RunAll(tasks);
     for (Group& g : groups) {
       VELLUM_RETURN_IF_ERROR(g.status);
-      for (auto& x : g.state.stale) st->stale.push_back(std::move(x));
+      st->stale.append(g.state.stale);
       for (auto& w : g.state.writes) st->writes.push_back(std::move(w));
       st->bytes_written += g.state.bytes_written;
     }
@@ -883,7 +905,9 @@ class TrieImpl final : public Trie {
     }
     const bool embed =
         in_branch && n->is_leaf() && EmbeddedLeafSize(*n) <= options_.max_embedded_leaf_bytes;
-    std::string encoding;
+    // Scratch for the encoding, which is copied into the record: one per thread keeps
+    // its capacity from node to node instead of allocating each time.
+    thread_local std::string encoding;
     const NodeRef ref = scheme_.ComputeRef(*n, is_root, embed ? nullptr : &encoding);
     n->dirty = false;
     slot->ref = ref;
@@ -896,6 +920,8 @@ class TrieImpl final : public Trie {
     n->stored_version = st->version;
     std::string key = NodeKey(*path, st->version);
     std::string record = EncodeRecord(encoding, *n);
+    // A node with a large value must not pin its size in the scratch for good.
+    if (encoding.capacity() > (64 << 10)) std::string().swap(encoding);
     st->bytes_written += key.size() + record.size();
     // Cached now, before the batch is written: a cache hit must also match the hash
     // the reader expects, so an entry from a commit that never lands (its version is
@@ -1006,12 +1032,7 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
   if (!st.stale.empty()) {
     // One record lists every node this version superseded: one write per commit, not
     // one per node.
-    std::string stale;
-    for (const StaleNode& node : st.stale) {
-      AppendBE64(&stale, node.version);
-      AppendPathKey(node.path.data(), node.path.size(), &stale);
-    }
-    prepared.batch.Put(StaleKey(version), std::move(stale));
+    prepared.batch.Put(StaleKey(version), std::move(st.stale));
   }
   std::string root_record(reinterpret_cast<const char*>(state->root.hash.data()), 32);
   PutVarint64(&root_record, state->root.node_version);
