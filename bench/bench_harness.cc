@@ -63,6 +63,11 @@ void PrintHeader() {
 #else
   std::printf("Build:      UNOPTIMIZED (assertions on): figures are not representative\n");
 #endif
+#ifdef VELLUM_WITH_JEMALLOC
+  std::printf("Allocator:  jemalloc (this process, raw RocksDB baseline included)\n");
+#else
+  std::printf("Allocator:  the C library's malloc\n");
+#endif
   if (FLAGS_num == 0) {
     std::printf("Crypto:     %.2f s of single-threaded operations per figure\n", FLAGS_seconds);
   } else {

@@ -38,3 +38,29 @@ function(vellum_executable name)
   add_executable(${name} ${ARGN})
   target_compile_options(${name} PRIVATE ${VELLUM_WARNING_FLAGS})
 endfunction()
+
+# The programs allocate through jemalloc when it is there (Debian: libjemalloc-dev):
+# the trie and the ledger allocate many small short-lived nodes and strings, and
+# glibc's malloc cost about a quarter of a batch update's CPU (docs/PERFORMANCE.md).
+# Never with sanitizers or fuzzing (they bring their own allocator). The library
+# itself does not link it: a program that embeds Vellum chooses its own allocator.
+set(VELLUM_JEMALLOC_LIBRARY "")
+if(VELLUM_JEMALLOC AND VELLUM_SANITIZE STREQUAL "" AND NOT VELLUM_BUILD_FUZZ)
+  find_library(VELLUM_JEMALLOC_FOUND NAMES jemalloc)
+  if(VELLUM_JEMALLOC_FOUND)
+    set(VELLUM_JEMALLOC_LIBRARY ${VELLUM_JEMALLOC_FOUND})
+    message(STATUS "Programs use jemalloc: ${VELLUM_JEMALLOC_FOUND}")
+  else()
+    message(STATUS "jemalloc not found: programs use the C library's malloc "
+                   "(scripts/install-deps.sh installs libjemalloc-dev)")
+  endif()
+endif()
+
+# vellum_program(NAME SOURCES...): a program we ship (vellum_executable, with jemalloc).
+function(vellum_program name)
+  vellum_executable(${name} ${ARGN})
+  if(VELLUM_JEMALLOC_LIBRARY)
+    target_link_libraries(${name} PRIVATE ${VELLUM_JEMALLOC_LIBRARY})
+    target_compile_definitions(${name} PRIVATE VELLUM_WITH_JEMALLOC)
+  endif()
+endfunction()

@@ -10,7 +10,7 @@ packages=(
   clang clang-format libclang-rt-14-dev   # clang + libFuzzer runtime for fuzz targets
   # libraries
   librocksdb-dev libssl-dev libsodium-dev libzstd-dev libyaml-cpp-dev
-  libgflags-dev nlohmann-json3-dev libboost-dev
+  libgflags-dev nlohmann-json3-dev libboost-dev libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl etcd-server
 )
