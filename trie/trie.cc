@@ -28,10 +28,15 @@
 #include "trie/trie.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
+#include <unordered_map>
 
 #include "trie/node_cache.h"
 #include "trie/scheme.h"
@@ -143,9 +148,23 @@ std::string EncodeRecord(const std::string& encoding, const Node& node) {
   return record;
 }
 
+// A node a pipelined commit wrote, kept until its write has finished: the next batch
+// may need it before the store holds it, and the cache may have evicted it.
+struct PendingNode {
+  NodeRef ref;
+  std::shared_ptr<const Node> node;
+};
+using PendingNodes = std::unordered_map<std::string, PendingNode>;
+
 // Everything one batch produces.
 struct BatchState {
   uint64_t version = 0;
+  // The nodes of the pipelined commit whose write may still be in flight (or null).
+  const PendingNodes* pending = nullptr;
+  // Whether to collect the written nodes that leave memory into `nodes`, for the next
+  // pipelined batch.
+  bool collect_nodes = false;
+  std::vector<std::pair<std::string, PendingNode>> nodes;
   // The stale record's entries: the tail of each superseded node's key (after the
   // prefix and tag), BE64(version) BE16(count) packed(path).
   std::string stale;
@@ -156,7 +175,8 @@ struct BatchState {
 struct PreparedState {
   uint64_t base_version = 0;
   TrieRoot root;
-  std::shared_ptr<Node> root_node;  // linked to its pinned levels
+  std::shared_ptr<Node> root_node;                         // linked to its pinned levels
+  std::vector<std::pair<std::string, PendingNode>> nodes;  // if collected
 };
 
 class TrieImpl final : public Trie {
@@ -166,6 +186,19 @@ class TrieImpl final : public Trie {
         scheme_(SchemeFor(options.scheme)),
         store_(store),
         cache_(options.cache_bytes) {}
+
+  ~TrieImpl() override {
+    // The write in flight uses the store and this trie.
+    WaitForWrite();
+    if (writer_.joinable()) {
+      {
+        std::lock_guard lock(writer_mu_);
+        writer_stop_ = true;
+      }
+      writer_cv_.notify_all();
+      writer_.join();
+    }
+  }
 
   Status Load() {
     VELLUM_RETURN_IF_ERROR(ReadMeta("oldest", &oldest_));
@@ -244,6 +277,15 @@ class TrieImpl final : public Trie {
 
   Result<Prepared> Prepare(uint64_t version, std::vector<TrieOp> ops) override;
   Status Install(Prepared prepared) override;
+
+  std::future<Result<CommitInfo>> CommitPipelined(uint64_t version,
+                                                  std::vector<TrieOp> ops) override;
+  Status FlushPipeline() override {
+    WaitForWrite();
+    head_.reset();
+    pending_.clear();
+    return pipeline_status_;
+  }
 
   Result<std::optional<Bytes>> Get(uint64_t version, ByteView key) const override {
     VELLUM_ASSIGN_OR_RETURN(TrieRoot root, RootAt(version));
@@ -350,6 +392,53 @@ class TrieImpl final : public Trie {
     return Status::OK();
   }
 
+  Result<Prepared> PrepareOn(uint64_t base_version, const TrieRoot& base_root, ChildRef root_slot,
+                             uint64_t version, std::vector<TrieOp> ops, const PendingNodes* pending,
+                             bool collect_nodes) const;
+
+  // Runs `write` on the writer thread (started on first use). One at a time: the
+  // caller has waited for the previous one.
+  void StartWrite(std::function<void()> write) {
+    VELLUM_CHECK(!in_flight_);
+    {
+      std::lock_guard lock(writer_mu_);
+      writer_task_ = std::move(write);
+    }
+    in_flight_ = true;
+    if (!writer_.joinable()) {
+      writer_ = std::thread([this] { WriterLoop(); });
+    } else {
+      writer_cv_.notify_all();
+    }
+  }
+
+  // Waits for the pipelined write in flight, if any, then frees what it used here:
+  // memory is cheaper to free on the thread that allocated it.
+  void WaitForWrite() {
+    if (!in_flight_) return;
+    {
+      std::unique_lock lock(writer_mu_);
+      writer_cv_.wait(lock, [this] { return writer_task_ == nullptr; });
+    }
+    in_flight_ = false;
+    written_.reset();
+    retired_root_node_.reset();
+  }
+
+  void WriterLoop() {
+    std::unique_lock lock(writer_mu_);
+    for (;;) {
+      writer_cv_.wait(lock, [this] { return writer_stop_ || writer_task_ != nullptr; });
+      if (writer_task_ == nullptr) return;  // stopping, and nothing left to write
+      std::function<void()>& task = writer_task_;
+      lock.unlock();
+      task();
+      lock.lock();
+      writer_task_ = nullptr;
+      writer_cv_.notify_all();
+    }
+  }
+
   // Adds a delete for every node listed in a stale record.
   Status AddStaleDeletes(std::string_view record, NodeWriteBatch* batch) const;
 
@@ -409,7 +498,8 @@ class TrieImpl final : public Trie {
   // caller is a batch, which supersedes (or leaves alone) a leaf it loads, so a leaf is
   // not cached: it would only push live branches out of the cache.
   Result<std::shared_ptr<const Node>> LoadNode(const ChildRef& slot, const Nibbles& path,
-                                               bool for_update = false) const {
+                                               bool for_update = false,
+                                               const PendingNodes* pending = nullptr) const {
     if (slot.node != nullptr) {
       // A leaf read from its parent's record is checked against the parent's hash on
       // each use (cheaper than checking every leaf of every record loaded).
@@ -424,6 +514,16 @@ class TrieImpl final : public Trie {
     VELLUM_CHECK(slot.ref.is_hash());
     const std::string key = NodeKey(path, slot.version);
     if (std::shared_ptr<const Node> hit = cache_.Lookup(key, slot.ref)) return hit;
+    if (pending != nullptr) {
+      auto it = pending->find(key);
+      // Built by this trie and hashed to slot.ref: as good as verified.
+      if (it != pending->end() && it->second.ref == slot.ref) {
+        if (!(for_update && it->second.node->is_leaf())) {
+          cache_.Insert(key, slot.ref, it->second.node);
+        }
+        return it->second.node;
+      }
+    }
     std::string record;
     Status s = store_->Get(key, &record);
     if (s.IsNotFound()) {
@@ -615,7 +715,7 @@ class TrieImpl final : public Trie {
       return true;
     }
     VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current,
-                            LoadNode(*slot, *path, /*for_update=*/true));
+                            LoadNode(*slot, *path, /*for_update=*/true, st->pending));
     const size_t rest_len = key.size() - depth;
     const size_t common = CommonPrefixLength(current->path.data(), current->path.size(),
                                              key.data() + depth, rest_len);
@@ -684,7 +784,7 @@ class TrieImpl final : public Trie {
                       BatchState* st) const {
     if (slot->empty()) return false;
     VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> current,
-                            LoadNode(*slot, *path, /*for_update=*/true));
+                            LoadNode(*slot, *path, /*for_update=*/true, st->pending));
     const size_t rest_len = key.size() - depth;
     const bool prefix_matches =
         current->path.size() <= rest_len &&
@@ -767,7 +867,7 @@ class TrieImpl final : public Trie {
       return Status::OK();
     }
     VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> c,
-                            LoadNode(*child, child_path, /*for_update=*/true));
+                            LoadNode(*child, child_path, /*for_update=*/true, st->pending));
     if (c->is_branch()) {
       ChildRef moved = std::move(*child);
       slot->node = Node::MakeExtension(prefix, std::move(moved));
@@ -796,7 +896,8 @@ class TrieImpl final : public Trie {
       return false;
     }
     const Nibbles root_path;
-    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> root, LoadNode(*root_slot, root_path));
+    VELLUM_ASSIGN_OR_RETURN(std::shared_ptr<const Node> root,
+                            LoadNode(*root_slot, root_path, false, st->pending));
     if (!root->is_branch()) return false;
     Node* n = MakeDirty(root_slot, root, root_path, st);
 
@@ -817,6 +918,8 @@ class TrieImpl final : public Trie {
       g.begin = i;
       g.end = j;
       g.state.version = st->version;
+      g.state.pending = st->pending;
+      g.state.collect_nodes = st->collect_nodes;
       groups.push_back(std::move(g));
       i = j;
     }
@@ -845,6 +948,7 @@ class TrieImpl final : public Trie {
       VELLUM_RETURN_IF_ERROR(g.status);
       st->stale.append(g.state.stale);
       for (auto& w : g.state.writes) st->writes.push_back(std::move(w));
+      for (auto& node : g.state.nodes) st->nodes.push_back(std::move(node));
       st->bytes_written += g.state.bytes_written;
     }
     *subtries_hashed = true;
@@ -881,6 +985,7 @@ class TrieImpl final : public Trie {
         std::vector<std::function<void()>> tasks;
         for (size_t t = 0; t < dirty_children.size(); ++t) {
           states[t].version = st->version;
+          states[t].collect_nodes = st->collect_nodes;
           tasks.push_back([&, t] {
             Nibbles child_path = *path;
             child_path.push_back(static_cast<uint8_t>(dirty_children[t]));
@@ -892,6 +997,7 @@ class TrieImpl final : public Trie {
         for (size_t t = 0; t < states.size(); ++t) {
           VELLUM_RETURN_IF_ERROR(statuses[t]);
           for (auto& w : states[t].writes) st->writes.push_back(std::move(w));
+          for (auto& node : states[t].nodes) st->nodes.push_back(std::move(node));
           st->bytes_written += states[t].bytes_written;
         }
       } else {
@@ -932,6 +1038,9 @@ class TrieImpl final : public Trie {
     if (path->size() >= options_.pinned_levels && !n->is_leaf()) {
       cache_.Insert(key, ref, slot->node);
     }
+    if (st->collect_nodes && path->size() >= options_.pinned_levels) {
+      st->nodes.push_back({key, PendingNode{ref, slot->node}});
+    }
     st->writes.emplace_back(std::move(key), std::move(record));
     slot->version = st->version;
     // Below the pinned levels, published nodes are reached through the cache and the
@@ -953,9 +1062,30 @@ class TrieImpl final : public Trie {
   TrieRoot latest_root_;
   std::shared_ptr<Node> latest_root_node_;  // null until a commit links it
   uint64_t oldest_ = 0;
+
+  // Pipelined commits. Only the committing thread touches these, except that the
+  // writer thread sets pipeline_status_ before it finishes the write in flight.
+  struct PipelineHead {
+    uint64_t version = 0;
+    TrieRoot root;
+    std::shared_ptr<Node> root_node;
+  };
+  std::optional<PipelineHead> head_;         // the last pipelined commit, written or not
+  PendingNodes pending_;                     // the nodes head_ wrote that left memory
+  Status pipeline_status_;                   // the first failed pipelined write; sticky
+  bool in_flight_ = false;                   // a write was started and not yet waited for
+  std::optional<Prepared> written_;          // the commit in flight, owned here
+  std::shared_ptr<Node> retired_root_node_;  // the previous head's, freed here
+
+  std::thread writer_;
+  std::mutex writer_mu_;
+  std::condition_variable writer_cv_;
+  std::function<void()> writer_task_;  // the write in flight; null when done
+  bool writer_stop_ = false;
 };
 
 Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> ops) {
+  VELLUM_RETURN_IF_ERROR(FlushPipeline());
   uint64_t base_version;
   TrieRoot base_root;
   {
@@ -963,6 +1093,14 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
     base_version = latest_version_;
     base_root = latest_root_;
   }
+  return PrepareOn(base_version, base_root, RootSlot(base_root), version, std::move(ops), nullptr,
+                   false);
+}
+
+Result<Trie::Prepared> TrieImpl::PrepareOn(uint64_t base_version, const TrieRoot& base_root,
+                                           ChildRef root_slot, uint64_t version,
+                                           std::vector<TrieOp> ops, const PendingNodes* pending,
+                                           bool collect_nodes) const {
   if (version <= base_version) {
     return Status::InvalidArgument("trie commit version " + std::to_string(version) +
                                    " is not newer than the latest version " +
@@ -992,7 +1130,8 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
 
   BatchState st;
   st.version = version;
-  ChildRef root_slot = RootSlot(base_root);
+  st.pending = pending;
+  st.collect_nodes = collect_nodes;
   Nibbles path;
   bool subtries_hashed = false;
   VELLUM_ASSIGN_OR_RETURN(const bool parallel_done,
@@ -1038,8 +1177,82 @@ Result<Trie::Prepared> TrieImpl::Prepare(uint64_t version, std::vector<TrieOp> o
   PutVarint64(&root_record, state->root.node_version);
   prepared.batch.Put(VersionKey(version), std::move(root_record));
   prepared.info.bytes_written = prepared.batch.ByteSize();
+  state->nodes = std::move(st.nodes);
   prepared.state = std::move(state);
   return prepared;
+}
+
+std::future<Result<CommitInfo>> TrieImpl::CommitPipelined(uint64_t version,
+                                                          std::vector<TrieOp> ops) {
+  std::promise<Result<CommitInfo>> promise;
+  std::future<Result<CommitInfo>> future = promise.get_future();
+  // (With a write in flight, pipeline_status_ is read only once it has finished.)
+  if (!in_flight_ && !pipeline_status_.ok()) {
+    promise.set_value(pipeline_status_);
+    return future;
+  }
+  // Prepared while the previous commit's write may still run: on top of that commit,
+  // whose nodes below the pinned levels are found in pending_.
+  uint64_t base_version;
+  TrieRoot base_root;
+  ChildRef root_slot;
+  if (head_.has_value()) {
+    base_version = head_->version;
+    base_root = head_->root;
+    if (!(base_root.node_version == 0 && base_root.hash == scheme_.EmptyRoot())) {
+      root_slot.ref = NodeRef::Hash(base_root.hash);
+      root_slot.version = base_root.node_version;
+      root_slot.node = head_->root_node;
+    }
+  } else {
+    {
+      std::shared_lock lock(mu_);
+      base_version = latest_version_;
+      base_root = latest_root_;
+    }
+    root_slot = RootSlot(base_root);
+  }
+  Result<Prepared> prepared =
+      PrepareOn(base_version, base_root, std::move(root_slot), version, std::move(ops),
+                head_.has_value() ? &pending_ : nullptr, /*collect_nodes=*/true);
+  WaitForWrite();
+  if (!pipeline_status_.ok()) {
+    promise.set_value(pipeline_status_);
+    return future;
+  }
+  if (!prepared.ok()) {
+    promise.set_value(prepared.status());
+    return future;
+  }
+  auto* state = static_cast<PreparedState*>(prepared->state.get());
+  // The previous commit is in the store now; this one's nodes may not be until its
+  // write finishes.
+  pending_.clear();
+  pending_.reserve(state->nodes.size());
+  for (auto& node : state->nodes) pending_.insert(std::move(node));
+  state->nodes.clear();
+  if (head_.has_value()) retired_root_node_ = std::move(head_->root_node);
+  head_ = PipelineHead{version, state->root, state->root_node};
+  written_ = std::move(prepared).value();
+  auto shared_promise = std::make_shared<std::promise<Result<CommitInfo>>>(std::move(promise));
+  StartWrite([this, shared_promise] {
+    const Prepared& p = *written_;
+    Status s = store_->Write(p.batch, options_.sync);
+    if (s.ok()) {
+      Prepared install;
+      install.info = p.info;
+      install.state = p.state;
+      s = Install(std::move(install));
+    }
+    if (!s.ok()) {
+      pipeline_status_ =
+          s.WithContext("writing pipelined trie version " + std::to_string(p.info.version));
+      shared_promise->set_value(pipeline_status_);
+      return;
+    }
+    shared_promise->set_value(p.info);
+  });
+  return future;
 }
 
 Status TrieImpl::Install(Prepared prepared) {
@@ -1058,6 +1271,7 @@ Status TrieImpl::Install(Prepared prepared) {
 }
 
 Status TrieImpl::Prune(uint64_t oldest_retained) {
+  VELLUM_RETURN_IF_ERROR(FlushPipeline());
   std::map<uint64_t, TrieRoot> keep;
   std::vector<uint64_t> drop;
   {

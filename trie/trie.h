@@ -26,14 +26,15 @@
 // naming the version and the nibble path. Verified nodes are cached.
 //
 // Thread safety: reads (Get, Prove, ForEach, RootAt) may run concurrently with each
-// other and with one Commit; Commit and Prune must not run concurrently with each
-// other.
+// other and with one Commit; Commit, CommitPipelined, FlushPipeline and Prune must not
+// run concurrently with each other.
 
 #ifndef VELLUM_TRIE_TRIE_H_
 #define VELLUM_TRIE_TRIE_H_
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -175,6 +176,30 @@ class Trie {
   };
   virtual Result<Prepared> Prepare(uint64_t version, std::vector<TrieOp> ops) = 0;
   virtual Status Install(Prepared prepared) = 0;
+
+  // Pipelined form of Commit for a stream of batches: the store write of one commit
+  // runs on a background thread (one per Trie, started by the first call) while the
+  // caller prepares the next. CommitPipelined prepares `ops` as `version` on top of the
+  // last pipelined commit, written or not (the nodes that commit wrote are taken from
+  // memory, never read back from a store that may not hold them yet), then waits for
+  // that commit's write and starts this one's: at most one write is in flight. Each
+  // commit is still one atomic store write, and roots and stored bytes are those
+  // Commit would produce.
+  //
+  // The future is ready once the version is written and installed: readers never see
+  // a version whose write has not succeeded. It is ready by the time the next
+  // CommitPipelined or FlushPipeline returns. A commit that fails before its write
+  // (e.g. a bad version) changes nothing. A failed write fails that commit and every
+  // later pipelined commit, and from then on Commit, Prepare and Prune fail too (what
+  // was prepared after it was built on a version that does not exist): reopen the trie;
+  // the store holds only fully written versions.
+  //
+  // Commit, Prepare and Prune first wait for the write in flight.
+  virtual std::future<Result<CommitInfo>> CommitPipelined(uint64_t version,
+                                                          std::vector<TrieOp> ops) = 0;
+  // Waits for the pipelined write in flight, if any. The error of the failed pipelined
+  // write, if one failed.
+  virtual Status FlushPipeline() = 0;
 
   // Verified read at `version`: the value, or std::nullopt if the key is absent.
   virtual Result<std::optional<Bytes>> Get(uint64_t version, ByteView key) const = 0;

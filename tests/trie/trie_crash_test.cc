@@ -4,14 +4,17 @@
 // sync, faults injected into the Nth write or sync, power losses (with torn writes)
 // at random moments, then recovery. After every recovery the trie must hold exactly
 // a prefix of the commits — every acknowledged one — and every version it claims must
-// be completely readable: never a half-written version. Seeds are printed; rerun with
-// VELLUM_TEST_SEED=<seed> to replay one.
+// be completely readable: never a half-written version. The same again with pipelined
+// commits (Trie::CommitPipelined), whose writes run on a background thread. Seeds are
+// printed; rerun with VELLUM_TEST_SEED=<seed> to replay one.
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "base/fault_injection_env.h"
@@ -28,7 +31,9 @@ using ::vellum::testing::RandomBytes;
 
 class TrieCrashTest : public ::testing::TestWithParam<TrieScheme> {};
 
-TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
+// `pipelined`: commit with CommitPipelined, which acknowledges a commit through its
+// future; a failed write fails every later commit too.
+void RunCrashRounds(TrieScheme scheme, bool pipelined) {
   uint64_t first_seed = 1;
   int rounds = 12;
   if (const char* s = std::getenv("VELLUM_TEST_SEED")) {
@@ -47,7 +52,7 @@ TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
     store_options.env = &fault;
     store_options.block_cache_bytes = 1 << 20;
     TrieOptions options;
-    options.scheme = GetParam();
+    options.scheme = scheme;
     options.sync = true;
     options.cache_bytes = 1 << 20;
 
@@ -92,38 +97,97 @@ TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
       } else {
         fault.FailNthSync(1 + rng() % 6);
       }
-      for (int c = 0; c < 15; ++c) {
+      // Builds the next batch on `base`; *next is the contents after it.
+      auto random_batch = [&rng](const Model& base, Model* next) {
         std::vector<TrieOp> ops;
-        Model next = model;
+        *next = base;
         for (int i = 0; i < 1 + static_cast<int>(rng() % 30); ++i) {
           TrieOp op;
-          if (!next.empty() && rng() % 3 == 0) {
-            auto it = next.begin();
-            std::advance(it, static_cast<long>(rng() % next.size()));
+          if (!next->empty() && rng() % 3 == 0) {
+            auto it = next->begin();
+            std::advance(it, static_cast<long>(rng() % next->size()));
             op.key = it->first;
           } else {
             op.key = RandomBytes(rng, 1 + rng() % 8);
           }
           if (rng() % 4 != 0) op.value = RandomBytes(rng, 1 + rng() % 50);
           if (op.value.empty()) {
-            next.erase(op.key);
+            next->erase(op.key);
           } else {
-            next[op.key] = op.value;
+            (*next)[op.key] = op.value;
           }
           ops.push_back(std::move(op));
         }
-        auto info = trie->Commit(version + 1, std::move(ops));
-        if (!info.ok()) {
-          // Not acknowledged: the in-memory trie must not have moved.
-          EXPECT_EQ(trie->LatestVersion(), version);
-          ++failed;
-          ++version;  // the failed version may still surface after recovery
-          break;
+        return ops;
+      };
+      if (!pipelined) {
+        for (int c = 0; c < 15; ++c) {
+          Model next;
+          std::vector<TrieOp> ops = random_batch(model, &next);
+          auto info = trie->Commit(version + 1, std::move(ops));
+          if (!info.ok()) {
+            // Not acknowledged: the in-memory trie must not have moved.
+            EXPECT_EQ(trie->LatestVersion(), version);
+            ++failed;
+            ++version;  // the failed version may still surface after recovery
+            break;
+          }
+          version = info->version;
+          model = next;
+          committed[version] = model;
+          ++acknowledged;
         }
-        version = info->version;
-        model = next;
-        committed[version] = model;
-        ++acknowledged;
+      } else {
+        struct Submitted {
+          uint64_t version = 0;
+          Model model;
+          std::future<Result<CommitInfo>> future;
+        };
+        std::optional<Submitted> previous;
+        uint64_t submitted = version;
+        Model submitted_model = model;
+        bool stopped = false;
+        // Settles `s`: acknowledged, or failed (and with it everything after it).
+        auto settle = [&](Submitted& s) {
+          Result<CommitInfo> info = s.future.get();
+          if (!info.ok()) {
+            EXPECT_EQ(trie->LatestVersion(), version) << info.status().ToString();
+            ++failed;
+            stopped = true;
+            return;
+          }
+          EXPECT_EQ(info->version, s.version);
+          version = s.version;
+          model = s.model;
+          committed[version] = model;
+          ++acknowledged;
+        };
+        for (int c = 0; c < 15 && !stopped; ++c) {
+          Model next;
+          std::vector<TrieOp> ops = random_batch(submitted_model, &next);
+          ++submitted;
+          Submitted current{submitted, next, trie->CommitPipelined(submitted, std::move(ops))};
+          submitted_model = next;
+          if (previous.has_value()) settle(*previous);
+          if (stopped) {
+            EXPECT_FALSE(current.future.get().ok()) << "a commit after a failed one succeeded";
+          }
+          previous = std::move(current);
+        }
+        if (!stopped) {
+          if (!trie->FlushPipeline().ok()) {
+            EXPECT_FALSE(previous->future.get().ok());
+            ++failed;
+            stopped = true;
+          } else {
+            settle(*previous);
+          }
+        }
+        if (stopped) {
+          EXPECT_FALSE(trie->FlushPipeline().ok());
+          EXPECT_EQ(trie->LatestVersion(), version);
+          version = submitted;  // a failed version may still surface after recovery
+        }
       }
       fault.FailNthWrite(0);
       fault.FailNthSync(0);
@@ -142,6 +206,14 @@ TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
   if (rounds > 1) {
     EXPECT_GT(failed, 0);
   }
+}
+
+TEST_P(TrieCrashTest, RecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
+  RunCrashRounds(GetParam(), /*pipelined=*/false);
+}
+
+TEST_P(TrieCrashTest, PipelinedRecoveryKeepsEveryAcknowledgedCommitAndNoHalfVersion) {
+  RunCrashRounds(GetParam(), /*pipelined=*/true);
 }
 
 VELLUM_INSTANTIATE_FOR_SCHEMES(TrieCrashTest);

@@ -4,8 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "tests/test_util.h"
 #include "tests/trie/scheme_param.h"
@@ -408,6 +414,284 @@ TEST(TrieSchemeTest, NamesParse) {
   EXPECT_EQ(*ParseTrieScheme("native"), TrieScheme::kNative);
   EXPECT_EQ(*ParseTrieScheme("ethereum"), TrieScheme::kEthereum);
   EXPECT_TRUE(ParseTrieScheme("bitcoin").status().IsInvalidArgument());
+}
+
+// A MemNodeStore whose writes can be held back (each Write waits for a permit), slowed
+// down, or failed (the Nth Write fails without applying anything), for the pipelined
+// commit tests.
+class ControlledStore final : public NodeStore {
+ public:
+  Status Get(std::string_view key, std::string* value) override { return inner.Get(key, value); }
+  Status Scan(std::string_view begin, std::string_view end, const ScanFn& fn) override {
+    return inner.Scan(begin, end, fn);
+  }
+  Status Write(const NodeWriteBatch& batch, bool sync) override {
+    {
+      std::unique_lock lock(mu_);
+      ++writes_started_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !gated_ || permits_ > 0; });
+      if (gated_) --permits_;
+    }
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (++write_count_ == fail_write) return Status::IOError("injected write failure");
+    Status s = inner.Write(batch, sync);
+    if (s.ok()) ++writes_applied;
+    return s;
+  }
+
+  void Gate() {
+    std::lock_guard lock(mu_);
+    gated_ = true;
+  }
+  void Permit() {
+    std::lock_guard lock(mu_);
+    ++permits_;
+    cv_.notify_all();
+  }
+  void WaitForWritesStarted(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return writes_started_ >= n; });
+  }
+
+  MemNodeStore inner;
+  int delay_ms = 0;
+  int fail_write = 0;  // 1-based; 0: none
+  std::atomic<uint64_t> writes_applied{0};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool gated_ = false;
+  int permits_ = 0;
+  int writes_started_ = 0;
+  std::atomic<int> write_count_{0};
+};
+
+// Random batches over a small key space, so that each batch rewrites nodes the one
+// before it wrote.
+std::vector<std::vector<TrieOp>> RandomBatches(uint64_t seed, int count) {
+  std::mt19937_64 rng(seed);
+  std::vector<Bytes> keys;
+  for (int i = 0; i < 400; ++i) keys.push_back(RandomBytes(rng, 1 + rng() % 12));
+  std::vector<std::vector<TrieOp>> batches(static_cast<size_t>(count));
+  for (auto& ops : batches) {
+    const int n = 1 + static_cast<int>(rng() % 150);
+    for (int i = 0; i < n; ++i) {
+      TrieOp op;
+      op.key = keys[rng() % keys.size()];
+      if (rng() % 5 != 0) op.value = RandomBytes(rng, 1 + rng() % 40);
+      ops.push_back(std::move(op));
+    }
+  }
+  return batches;
+}
+
+TEST_P(TrieTest, PipelinedCommitsMatchCommit) {
+  std::unique_ptr<TaskRunner> runner = NewThreadPoolTaskRunner(2);
+  struct Config {
+    size_t cache_bytes;
+    size_t pinned_levels;
+    size_t max_embedded_leaf_bytes;
+    bool parallel;
+  };
+  // No cache (or a tiny one) and no pinned levels: the nodes of the commit in flight
+  // can then only come from the pipeline's own pending nodes.
+  const Config configs[] = {
+      {0, 0, 0, false}, {0, 4, 48, true}, {4 << 10, 1, 0, true}, {1 << 20, 4, 48, false}};
+  for (const Config& config : configs) {
+    SCOPED_TRACE("cache " + std::to_string(config.cache_bytes) + ", pinned " +
+                 std::to_string(config.pinned_levels) + ", embedded " +
+                 std::to_string(config.max_embedded_leaf_bytes));
+    TrieOptions options;
+    options.scheme = GetParam();
+    options.cache_bytes = config.cache_bytes;
+    options.pinned_levels = config.pinned_levels;
+    options.max_embedded_leaf_bytes = config.max_embedded_leaf_bytes;
+    options.task_runner = config.parallel ? runner.get() : nullptr;
+    options.parallel_hash_min_ops = 32;
+    MemNodeStore plain_store;
+    ControlledStore piped_store;
+    piped_store.delay_ms = 1;  // keeps each write in flight while the next is prepared
+    auto plain_or = Trie::Open(options, &plain_store);
+    auto piped_or = Trie::Open(options, &piped_store);
+    ASSERT_TRUE(plain_or.ok() && piped_or.ok());
+    std::unique_ptr<Trie> plain = std::move(plain_or).value();
+    std::unique_ptr<Trie> piped = std::move(piped_or).value();
+
+    const std::vector<std::vector<TrieOp>> batches = RandomBatches(7, 40);
+    std::vector<std::future<Result<CommitInfo>>> futures;
+    std::vector<CommitInfo> expected;
+    std::vector<Model> models;
+    Model model;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const uint64_t version = 2 * b + 1;  // versions need not be consecutive
+      auto info = plain->Commit(version, batches[b]);
+      ASSERT_TRUE(info.ok()) << info.status().ToString();
+      expected.push_back(*info);
+      for (const TrieOp& op : batches[b]) {
+        if (op.value.empty()) {
+          model.erase(op.key);
+        } else {
+          model[op.key] = op.value;
+        }
+      }
+      models.push_back(model);
+      futures.push_back(piped->CommitPipelined(version, batches[b]));
+    }
+    ASSERT_OK(piped->FlushPipeline());
+    for (size_t b = 0; b < futures.size(); ++b) {
+      Result<CommitInfo> info = futures[b].get();
+      ASSERT_TRUE(info.ok()) << info.status().ToString();
+      EXPECT_EQ(info->version, expected[b].version);
+      EXPECT_EQ(info->root.hash, expected[b].root.hash) << "version " << info->version;
+      EXPECT_EQ(info->root.node_version, expected[b].root.node_version);
+      EXPECT_EQ(info->nodes_written, expected[b].nodes_written);
+      EXPECT_EQ(info->bytes_written, expected[b].bytes_written);
+    }
+    EXPECT_EQ(piped->LatestVersion(), plain->LatestVersion());
+    // The same bytes under the same keys.
+    EXPECT_TRUE(piped_store.inner.entries_for_testing() == plain_store.entries_for_testing());
+    for (size_t b = 0; b < models.size(); b += 7) {
+      Model seen;
+      ASSERT_OK(CollectEntries(*piped, 2 * b + 1, &seen));
+      EXPECT_EQ(seen, models[b]);
+    }
+    for (const auto& [key, value] : model) {
+      auto got = piped->Get(piped->LatestVersion(), key);
+      ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+      EXPECT_EQ(**got, value);
+    }
+    // Plain commits continue where the pipeline stopped.
+    auto next = piped->Commit(1000, batches[0]);
+    auto next_plain = plain->Commit(1000, batches[0]);
+    ASSERT_TRUE(next.ok() && next_plain.ok());
+    EXPECT_EQ(next->root.hash, next_plain->root.hash);
+  }
+}
+
+TEST_P(TrieTest, PipelinedVersionIsInvisibleUntilWritten) {
+  ControlledStore store;
+  TrieOptions options;
+  options.scheme = GetParam();
+  auto trie_or = Trie::Open(options, &store);
+  ASSERT_TRUE(trie_or.ok());
+  std::unique_ptr<Trie> trie = std::move(trie_or).value();
+  const std::vector<std::vector<TrieOp>> batches = RandomBatches(11, 3);
+
+  // A reader checking all along that the latest version's write has landed.
+  std::atomic<bool> stop{false};
+  std::atomic<int> violations{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      // Versions here are 1, 2: version k needs k writes, applied before it shows.
+      const bool second_visible = trie->RootAt(2).ok();
+      const uint64_t latest = trie->LatestVersion();
+      const uint64_t applied = store.writes_applied.load();
+      if (latest > applied || (second_visible && applied < 2)) ++violations;
+    }
+  });
+
+  store.Gate();
+  std::future<Result<CommitInfo>> first = trie->CommitPipelined(1, batches[0]);
+  store.WaitForWritesStarted(1);
+  EXPECT_EQ(trie->LatestVersion(), 0u);
+  EXPECT_TRUE(trie->RootAt(1).status().IsNotFound());
+  EXPECT_FALSE(trie->Get(1, batches[0][0].key).ok());
+  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout);
+
+  // The second commit is prepared on top of the first while that one's write waits.
+  std::future<Result<CommitInfo>> second;
+  std::thread committer([&] { second = trie->CommitPipelined(2, batches[1]); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(trie->LatestVersion(), 0u);
+  store.Permit();
+  committer.join();  // returns once the first write is done and the second started
+  Result<CommitInfo> info1 = first.get();
+  ASSERT_TRUE(info1.ok()) << info1.status().ToString();
+  EXPECT_EQ(trie->LatestVersion(), 1u);
+  EXPECT_TRUE(trie->RootAt(2).status().IsNotFound());
+  store.WaitForWritesStarted(2);
+  EXPECT_EQ(trie->LatestVersion(), 1u);
+
+  store.Permit();
+  Result<CommitInfo> info2 = second.get();
+  ASSERT_TRUE(info2.ok()) << info2.status().ToString();
+  EXPECT_EQ(trie->LatestVersion(), 2u);
+  EXPECT_EQ(trie->LatestRoot().hash, info2->root.hash);
+  stop = true;
+  reader.join();
+  EXPECT_EQ(violations.load(), 0);
+  ASSERT_OK(trie->FlushPipeline());
+}
+
+TEST_P(TrieTest, PipelinedWriteFailureFailsThatCommitAndEveryLaterOne) {
+  for (int fail_write : {1, 3, 6}) {
+    SCOPED_TRACE("failing write " + std::to_string(fail_write));
+    ControlledStore store;
+    store.fail_write = fail_write;
+    store.delay_ms = 1;
+    TrieOptions options;
+    options.scheme = GetParam();
+    options.cache_bytes = 0;
+    auto trie_or = Trie::Open(options, &store);
+    ASSERT_TRUE(trie_or.ok());
+    std::unique_ptr<Trie> trie = std::move(trie_or).value();
+    const std::vector<std::vector<TrieOp>> batches = RandomBatches(13, 8);
+    std::vector<Model> models(1);
+    std::vector<std::future<Result<CommitInfo>>> futures;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      Model model = models.back();
+      for (const TrieOp& op : batches[b]) {
+        if (op.value.empty()) {
+          model.erase(op.key);
+        } else {
+          model[op.key] = op.value;
+        }
+      }
+      models.push_back(model);
+      futures.push_back(trie->CommitPipelined(b + 1, batches[b]));
+    }
+    EXPECT_FALSE(trie->FlushPipeline().ok());
+    const uint64_t last_good = static_cast<uint64_t>(fail_write) - 1;
+    for (size_t b = 0; b < futures.size(); ++b) {
+      Result<CommitInfo> info = futures[b].get();
+      EXPECT_EQ(info.ok(), b + 1 <= last_good) << "version " << b + 1;
+    }
+    EXPECT_EQ(trie->LatestVersion(), last_good);
+    // Nothing more is built on the failed version.
+    EXPECT_FALSE(trie->Commit(100, batches[0]).ok());
+    EXPECT_FALSE(trie->CommitPipelined(101, batches[0]).get().ok());
+    EXPECT_EQ(trie->LatestVersion(), last_good);
+    trie.reset();
+
+    // Reopened, the store holds exactly the versions that were fully written.
+    uint64_t max_stored = 0;
+    for (const auto& [key, value] : store.inner.entries_for_testing()) {
+      if (KindOfKey(key) == StoredKind::kOther) continue;
+      uint64_t v = 0;
+      for (int i = 1; i <= 8; ++i) v = (v << 8) | static_cast<uint8_t>(key[i]);
+      max_stored = std::max(max_stored, v);
+    }
+    EXPECT_EQ(max_stored, last_good);
+    store.fail_write = 0;
+    auto reopened_or = Trie::Open(options, &store);
+    ASSERT_TRUE(reopened_or.ok());
+    std::unique_ptr<Trie> reopened = std::move(reopened_or).value();
+    EXPECT_EQ(reopened->LatestVersion(), last_good);
+    for (uint64_t v = 1; v <= last_good; ++v) {
+      Model seen;
+      ASSERT_OK(CollectEntries(*reopened, v, &seen));
+      EXPECT_EQ(seen, models[v]) << "version " << v;
+    }
+    // And commits go on from there.
+    auto info = reopened->CommitPipelined(last_good + 1, batches[last_good]).get();
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    ASSERT_OK(reopened->FlushPipeline());
+    Model seen;
+    ASSERT_OK(CollectEntries(*reopened, last_good + 1, &seen));
+    EXPECT_EQ(seen, models[last_good + 1]);
+  }
 }
 
 VELLUM_INSTANTIATE_FOR_SCHEMES(TrieTest);
