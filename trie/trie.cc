@@ -983,14 +983,17 @@ class TrieImpl final : public Trie {
         std::vector<BatchState> states(dirty_children.size());
         std::vector<Status> statuses(dirty_children.size());
         std::vector<std::function<void()>> tasks;
+        // The slots are taken here, on this thread: mut() also marks the slot changed in
+        // the branch's ChildArray, which the tasks must not write concurrently.
+        std::vector<ChildRef*> slots;
+        for (int i : dirty_children) slots.push_back(&n->children.mut(i));
         for (size_t t = 0; t < dirty_children.size(); ++t) {
           states[t].version = st->version;
           states[t].collect_nodes = st->collect_nodes;
           tasks.push_back([&, t] {
             Nibbles child_path = *path;
             child_path.push_back(static_cast<uint8_t>(dirty_children[t]));
-            statuses[t] = HashSubtree(&n->children.mut(dirty_children[t]), &child_path, false, true,
-                                      &states[t], false);
+            statuses[t] = HashSubtree(slots[t], &child_path, false, true, &states[t], false);
           });
         }
         options_.task_runner->RunAll(tasks);
