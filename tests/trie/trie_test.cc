@@ -529,13 +529,7 @@ TEST_P(TrieTest, PipelinedCommitsMatchCommit) {
       auto info = plain->Commit(version, batches[b]);
       ASSERT_TRUE(info.ok()) << info.status().ToString();
       expected.push_back(*info);
-      for (const TrieOp& op : batches[b]) {
-        if (op.value.empty()) {
-          model.erase(op.key);
-        } else {
-          model[op.key] = op.value;
-        }
-      }
+      ApplyToModel(batches[b], &model);
       models.push_back(model);
       futures.push_back(piped->CommitPipelined(version, batches[b]));
     }
@@ -642,13 +636,7 @@ TEST_P(TrieTest, PipelinedWriteFailureFailsThatCommitAndEveryLaterOne) {
     std::vector<std::future<Result<CommitInfo>>> futures;
     for (size_t b = 0; b < batches.size(); ++b) {
       Model model = models.back();
-      for (const TrieOp& op : batches[b]) {
-        if (op.value.empty()) {
-          model.erase(op.key);
-        } else {
-          model[op.key] = op.value;
-        }
-      }
+      ApplyToModel(batches[b], &model);
       models.push_back(model);
       futures.push_back(trie->CommitPipelined(b + 1, batches[b]));
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "trie/trie.h"
@@ -18,6 +19,18 @@ namespace vellum::trie {
 
 // What a version of a trie holds, key -> value.
 using Model = std::map<Bytes, Bytes>;
+
+// Applies a batch to a model the way a commit applies it to a trie (an empty value
+// deletes).
+inline void ApplyToModel(const std::vector<TrieOp>& batch, Model* model) {
+  for (const TrieOp& op : batch) {
+    if (op.value.empty()) {
+      model->erase(op.key);
+    } else {
+      (*model)[op.key] = op.value;
+    }
+  }
+}
 
 // Adds every entry ForEach visits at `version` to *out.
 inline Status CollectEntries(const Trie& trie, uint64_t version, Model* out) {
