@@ -44,8 +44,9 @@ struct Options {
   std::string key_file;
   std::function<Result<MasterKey>()> master_key_provider;
 
-  // Who can decrypt log payloads, fixed when the ledger is created (ignored when
-  // opening an existing one): each entry key is split `log_threshold`-of-n across
+  // Who can decrypt log payloads, set when the ledger is created (ignored when
+  // opening an existing one; DB::SetLogKeyHolders changes them for the entries
+  // written after it): each entry key is split `log_threshold`-of-n across
   // these X25519 public keys. With no holders, the ledger itself is the only holder
   // (a key derived from the master secret, threshold 1), so the master key alone
   // decrypts the log.
