@@ -65,6 +65,9 @@ Result<uint64_t> NextBootEpoch(const std::string& data_dir) {
   return next;
 }
 
+// How many of `holders` log key holders decrypt an entry: a majority.
+int MajorityOf(size_t holders) { return static_cast<int>(holders / 2 + 1); }
+
 // SHA-256 of the running binary: the measurement in the identity statement.
 Result<Bytes> MeasureRunningBinary() {
   std::string image;
@@ -223,18 +226,14 @@ void NodeServer::Impl::OnMembershipChange(const raft::ConfChange& change,
 
 void NodeServer::Impl::UpdateLogKeyHolders() {
   std::vector<HolderKey::PublicKey> holders;
-  std::vector<std::string> hex;
   for (const auto& [id, record] : membership->Members()) {
     if (record.holder_public_key.size() != 32) continue;  // DecodeMemberRecord checks
     HolderKey::PublicKey key;
     std::copy(record.holder_public_key.begin(), record.holder_public_key.end(), key.begin());
     holders.push_back(key);
-    hex.push_back(PublicKeyToHex(key));
   }
-  const int threshold = static_cast<int>(holders.size() / 2 + 1);
-  if (holders.empty() || (hex == log_key_holders.first && threshold == log_key_holders.second)) {
-    return;
-  }
+  if (holders.empty() || holders == log_key_holders) return;
+  const int threshold = MajorityOf(holders.size());
   // A crash between applying a membership change and this write is mended at the
   // next start, which calls this again.
   Status s = ledger_db->SetLogKeyHolders(holders, threshold);
@@ -242,8 +241,8 @@ void NodeServer::Impl::UpdateLogKeyHolders() {
     log->Event("log_key_holders_not_changed", {{"reason", s.ToString()}});
     return;
   }
-  log_key_holders = {std::move(hex), threshold};
-  log->Event("log_key_holders", {{"holders", std::to_string(holders.size())},
+  log_key_holders = std::move(holders);
+  log->Event("log_key_holders", {{"holders", std::to_string(log_key_holders.size())},
                                  {"threshold", std::to_string(threshold)}});
 }
 
@@ -402,7 +401,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   // The ledger's first entries are already split across the members known now; the
   // holders follow the membership from then on (UpdateLogKeyHolders).
   lo.log_key_holders = initial_holders;
-  lo.log_threshold = static_cast<int>(initial_holders.size() / 2 + 1);
+  lo.log_threshold = MajorityOf(initial_holders.size());
   lo.election_ticks = config.election_ticks;
   lo.heartbeat_ticks = config.heartbeat_ticks;
   {

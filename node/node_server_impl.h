@@ -87,8 +87,8 @@ struct NodeServer::Impl {
   size_t peer_alarms_logged = 0;
   bool alarm_logged = false;
   std::vector<raft::Message> outbox;
-  // The log key holders last given to the ledger (hex public keys, threshold).
-  std::pair<std::vector<std::string>, int> log_key_holders;
+  // The log key holders last given to the ledger (a majority of them decrypts).
+  std::vector<HolderKey::PublicKey> log_key_holders;
 
   // Runs `task` on the loop thread; false once the loop is stopping (the task is
   // dropped).
