@@ -564,6 +564,75 @@ TEST_P(TrieTest, PipelinedCommitsMatchCommit) {
   }
 }
 
+// Chained two-phase commits, as the ledger pipelines them: version N+1 is prepared
+// (and chained) before N is written, so its base nodes below the pinned levels can
+// only come from the chain's own pending nodes.
+TEST_P(TrieTest, ChainedCommitsMatchCommit) {
+  std::unique_ptr<TaskRunner> runner = NewThreadPoolTaskRunner(2);
+  for (size_t cache_bytes : {size_t{0}, size_t{1} << 20}) {
+    for (size_t pinned_levels : {size_t{0}, size_t{4}}) {
+      SCOPED_TRACE("cache " + std::to_string(cache_bytes) + ", pinned " +
+                   std::to_string(pinned_levels));
+      TrieOptions options;
+      options.scheme = GetParam();
+      options.cache_bytes = cache_bytes;
+      options.pinned_levels = pinned_levels;
+      options.task_runner = runner.get();
+      options.parallel_hash_min_ops = 32;
+      MemNodeStore plain_store;
+      MemNodeStore chained_store;
+      auto plain_or = Trie::Open(options, &plain_store);
+      auto chained_or = Trie::Open(options, &chained_store);
+      ASSERT_TRUE(plain_or.ok() && chained_or.ok());
+      std::unique_ptr<Trie> plain = std::move(plain_or).value();
+      std::unique_ptr<Trie> chained = std::move(chained_or).value();
+
+      const std::vector<std::vector<TrieOp>> batches = RandomBatches(17, 30);
+      std::optional<Trie::Prepared> in_flight;
+      auto write_in_flight = [&] {
+        ASSERT_OK(chained_store.Write(in_flight->batch, false));
+        ASSERT_OK(chained->Install(std::move(*in_flight)));
+        in_flight.reset();
+      };
+      Model model;
+      for (size_t b = 0; b < batches.size(); ++b) {
+        const uint64_t version = 3 * b + 2;
+        auto expected = plain->Commit(version, batches[b]);
+        ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+        ApplyToModel(batches[b], &model);
+        auto prepared = chained->PrepareChained(version, batches[b]);
+        ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+        EXPECT_EQ(prepared->info.root.hash, expected->root.hash) << "version " << version;
+        EXPECT_EQ(prepared->info.nodes_written, expected->nodes_written);
+        // Dropping a prepared commit changes nothing: prepare it again.
+        if (b % 5 == 3) {
+          prepared = chained->PrepareChained(version, batches[b]);
+          ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+        }
+        chained->Chain(&*prepared);
+        if (in_flight.has_value() && b % 7 == 6) {
+          // Building on a commit whose own base is not installed yet is refused.
+          EXPECT_EQ(chained->PrepareChained(version + 1, batches[0]).status().code(),
+                    StatusCode::kFailedPrecondition);
+        }
+        if (in_flight.has_value()) write_in_flight();
+        in_flight = std::move(prepared).value();
+      }
+      write_in_flight();
+      EXPECT_EQ(chained->LatestVersion(), plain->LatestVersion());
+      EXPECT_TRUE(chained_store.entries_for_testing() == plain_store.entries_for_testing());
+      Model seen;
+      ASSERT_OK(CollectEntries(*chained, chained->LatestVersion(), &seen));
+      EXPECT_EQ(seen, model);
+      // Plain commits continue where the chain stopped.
+      auto next = chained->Commit(1000, batches[1]);
+      auto next_plain = plain->Commit(1000, batches[1]);
+      ASSERT_TRUE(next.ok() && next_plain.ok());
+      EXPECT_EQ(next->root.hash, next_plain->root.hash);
+    }
+  }
+}
+
 TEST_P(TrieTest, PipelinedVersionIsInvisibleUntilWritten) {
   ControlledStore store;
   TrieOptions options;
