@@ -28,6 +28,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -134,8 +135,13 @@ class LedgerImpl final : public DB {
   Status LoadCatalog(State* state);
   Status RequireKeys(std::string_view operation) const;
 
-  // Commit pipeline.
-  void CommitGroup(const std::vector<Writer*>& group);
+  // Commit pipeline. A group of writers is prepared (validated, encrypted, its tries
+  // and log entry built) on top of the previous group, whose write may still be in
+  // flight, and then written, installed and published by FinishGroup; one group is
+  // written while the next prepares.
+  struct PreparedGroup;
+  PreparedGroup PrepareGroup(const std::vector<Writer*>& group);
+  void FinishGroup(PreparedGroup* group);
   Status CheckConflicts(const State& base, const ReadSet& reads,
                         const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys);
   Result<uint64_t> LastChange(uint64_t table_id, const crypto::Hash256& key_hash);
@@ -164,6 +170,14 @@ class LedgerImpl final : public DB {
                               const crypto::Hash256& key_hash);
   Result<std::string> ReadTableName(const crypto::Hash256& name_hash);
   Result<std::optional<std::string>> GetVerified(const ResolvedTable& table, std::string_view key);
+  Result<LedgerProof> ProveAt(const State& state, const VersionView& view, std::string_view table,
+                              std::string_view key);
+  // Runs `read` at the version `options` names (the latest if none), telling a failure
+  // caused by pruning during the read apart from damage (ledger_read.cc).
+  template <typename T>
+  Result<T> ReadRacingPrune(const ReadOptions& options,
+                            const std::function<Result<T>(const State&, const VersionView&)>& read);
+  Status PrunedWhileRead(uint64_t version) const;
 
   // Reads a keys or values record and opens it: decrypted with its associated data,
   // then re-hashed against the hash it is stored under. `what` names the family.
@@ -229,9 +243,23 @@ class LedgerImpl final : public DB {
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;
-  uint64_t last_prune_ = 0;  // leader only
-  // Set (by the leader) when a commit's write failed: its outcome is unknown (RocksDB
-  // may replay it after a restart), so no later commit may build on the state.
+  // Leader only (the writer at the front of queue_ until it hands its group to
+  // FinishGroup): the state after the last prepared group, written or not, which the
+  // next group builds on (null: state_); the keys that group writes, which a
+  // transaction's conflict check must see before they reach the history records; and
+  // the last pruning point.
+  std::shared_ptr<const State> tip_;
+  std::set<std::pair<uint64_t, crypto::Hash256>> inflight_keys_;
+  uint64_t inflight_version_ = 0;  // the version that writes inflight_keys_
+  uint64_t last_prune_ = 0;
+  // Versions below this may be pruned at any moment: it moves before pruning deletes
+  // anything, so a read that fails on a version below it failed because of pruning.
+  std::atomic<uint64_t> prune_floor_{0};
+  // The write in flight, and the error of a failed one: its outcome is unknown
+  // (RocksDB may replay it after a restart), so no later commit may build on the state.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  bool write_in_flight_ = false;
   Status write_error_;
   bool closed_ = false;
 };

@@ -7,6 +7,7 @@
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "db/ledger_impl.h"
 
@@ -113,28 +114,67 @@ Result<std::optional<std::string>> LedgerImpl::GetVerified(const ResolvedTable& 
   return std::optional<std::string>(std::move(value));
 }
 
+Status LedgerImpl::PrunedWhileRead(uint64_t version) const {
+  return Status::NotFound("version " + std::to_string(version) +
+                          " was pruned while it was being read (Options::retained_versions = " +
+                          std::to_string(options_.retained_versions) + ")");
+}
+
+template <typename T>
+Result<T> LedgerImpl::ReadRacingPrune(
+    const ReadOptions& options,
+    const std::function<Result<T>(const State&, const VersionView&)>& read) {
+  // Readers do not hold versions: when commits move the retention window past the
+  // version a read is walking, pruning can delete nodes under it and the read fails as
+  // if data were missing. Such a failure is told apart from damage by the pruning
+  // floor, which moves before anything is deleted: a read of the latest version is
+  // retried on the newer state, a read of a given version reports it pruned.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    std::shared_ptr<const State> state = CurrentState();
+    VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
+    Result<T> result = read(*state, view);
+    if (result.ok() || view.version >= prune_floor_.load()) return result;
+    if (options.version.has_value() || attempt == kAttempts) return PrunedWhileRead(view.version);
+  }
+}
+
 Result<std::optional<std::string>> LedgerImpl::Get(const ReadOptions& options,
                                                    std::string_view table, std::string_view key) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("reading"));
-  std::shared_ptr<const State> state = CurrentState();
-  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
-  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
-  return GetVerified(resolved, key);
+  return ReadRacingPrune<std::optional<std::string>>(
+      options,
+      [&](const State& state, const VersionView& view) -> Result<std::optional<std::string>> {
+        VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(state, view, table));
+        return GetVerified(resolved, key);
+      });
 }
 
 Result<std::optional<std::string>> LedgerImpl::GetAt(const State& state, std::string_view table,
                                                      std::string_view key) {
-  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved,
-                          ResolveTable(state, VersionView{state.version, state.top_root}, table));
-  return GetVerified(resolved, key);
+  Result<std::optional<std::string>> result = [&]() -> Result<std::optional<std::string>> {
+    VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved,
+                            ResolveTable(state, VersionView{state.version, state.top_root}, table));
+    return GetVerified(resolved, key);
+  }();
+  if (!result.ok() && state.version < prune_floor_.load()) {
+    return Status::Aborted("the transaction's snapshot (version " + std::to_string(state.version) +
+                           ") was pruned while it was being read; retry the transaction");
+  }
+  return result;
 }
 
 Result<LedgerProof> LedgerImpl::GetWithProof(const ReadOptions& options, std::string_view table,
                                              std::string_view key) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("proving"));
-  std::shared_ptr<const State> state = CurrentState();
-  VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
-  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(*state, view, table));
+  return ReadRacingPrune<LedgerProof>(options, [&](const State& state, const VersionView& view) {
+    return ProveAt(state, view, table, key);
+  });
+}
+
+Result<LedgerProof> LedgerImpl::ProveAt(const State& state, const VersionView& view,
+                                        std::string_view table, std::string_view key) {
+  VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(state, view, table));
   VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(resolved.id));
   VELLUM_ASSIGN_OR_RETURN(trie::Trie * table_trie, TableTrie(resolved.id));
 
@@ -302,8 +342,10 @@ Status LedgerImpl::Scan(const ReadOptions& options, std::string_view table, cons
     }
     return fn(*key, *value);
   });
-  VELLUM_RETURN_IF_ERROR(status);
-  return inner;
+  if (status.ok()) status = inner;
+  // A scan cannot be retried (`fn` has seen part of it).
+  if (!status.ok() && view.version < prune_floor_.load()) return PrunedWhileRead(view.version);
+  return status;
 }
 
 Result<std::vector<std::string>> LedgerImpl::ListTables(const ReadOptions& options) {

@@ -66,6 +66,8 @@ struct Options {
   // Old versions kept readable and provable: the newest `retained_versions`
   // versions (0 keeps every version). Older trie nodes are pruned as commits go by.
   // The log, the history of each key and the values it names are kept regardless.
+  // A read of a version that falls out of the window while it is being read fails
+  // with NotFound (a read of the latest version is retried on the newer one).
   uint64_t retained_versions = 0;
 
   // Size limits, checked when a write is committed (InvalidArgument).

@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/fault_injection_env.h"
@@ -462,6 +464,56 @@ void CommitsUnderFaults(uint64_t first_seed, bool strict) {
 
 TEST(FaultInjectionTest, FailedWriteOrSyncDuringCommitsIsAnErrorAndRecovers) {
   CommitsUnderFaults(testing::TestSeed(300), /*strict=*/false);
+}
+
+// Concurrent writers keep the commit pipeline full: a group is prepared on top of the
+// group being written. When that write or its sync fails, the group built on it must
+// fail too, never be acknowledged: after a power loss every acknowledged commit is
+// there, and the ledger audits clean.
+TEST(FaultInjectionTest, FailedWriteWithAGroupPreparedOnTopFailsThatGroupToo) {
+  const uint64_t first_seed = testing::TestSeed(900);
+  for (uint64_t n : {3, 7, 12, 20}) {
+    for (Fault kind : {Fault::kWrite, Fault::kSync}) {
+      const uint64_t seed = first_seed + n;
+      SCOPED_TRACE(FaultName(kind, n) + ", seed " + std::to_string(seed));
+      FaultLedger ledger(seed);
+      ASSERT_OK(ledger.Open());
+      WriteBatch create;
+      create.CreateTable("t");
+      ASSERT_TRUE(ledger.db()->Write({}, create).ok());
+      Arm(ledger.fault(), kind, n);
+      constexpr int kThreads = 4;
+      std::mutex mu;
+      std::vector<std::string> acknowledged;
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+          for (int i = 0; i < 30; ++i) {
+            const std::string key = std::to_string(t) + "/" + std::to_string(i);
+            WriteBatch batch;
+            batch.Put("t", key, "v" + key);
+            if (!ledger.db()->Write({}, batch).ok()) return;
+            std::lock_guard lock(mu);
+            acknowledged.push_back(key);
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      ledger.fault().FailNthWrite(0);
+      ledger.fault().FailNthSync(0);
+      ledger.PowerLoss();
+      ASSERT_OK(ledger.Open());
+      for (const std::string& key : acknowledged) {
+        auto value = ledger.db()->Get({}, "t", key);
+        ASSERT_TRUE(value.ok()) << value.status().ToString();
+        EXPECT_TRUE(value->has_value() && **value == "v" + key)
+            << "acknowledged commit of " << key << " is missing after the power loss";
+      }
+      auto report = ledger.db()->Verify();
+      ASSERT_TRUE(report.ok()) << report.status().ToString();
+      EXPECT_TRUE(report->ok());
+    }
+  }
 }
 
 // (A commit whose write or sync failed has an unknown outcome, as db.h documents:
