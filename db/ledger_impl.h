@@ -6,6 +6,7 @@
 //   ledger_read.cc   Get, GetWithProof, History, Scan, ListTables
 //   ledger_log.cc    digests, consistency proofs, log entries, Forget, stats
 //   ledger_audit.cc  Verify
+//   checkpoint.cc    Checkpoint, SyncWrites
 //   transaction.cc   optimistic transactions
 //
 // State. The latest committed state is an immutable State published through a
@@ -83,6 +84,9 @@ class LedgerImpl final : public DB {
                                              std::span<const HolderKey* const> keys) override;
   Result<uint64_t> Forget(uint64_t first, uint64_t last) override;
   Status SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) override;
+  // checkpoint.cc
+  Status Checkpoint(const std::string& dir) override;
+  Status SyncWrites() override;
 
   // --- for transaction.cc
   struct TableState {

@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "node/checkpoint_archive.h"
 #include "node/node_server_impl.h"
 
 namespace vellum::node {
@@ -43,6 +44,23 @@ Response JsonResponse(const Json& body, int status = 200) {
 
 bool Contains(const std::vector<uint64_t>& ids, uint64_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+Response LedgerBeingReplaced() {
+  return ErrorResponse(Status::Unavailable(
+      "this node is installing a snapshot of the leader's ledger; retry, or use another "
+      "member"));
+}
+
+// The node id in a member's certificate CN ("node-<id>"), or 0.
+uint64_t NodeIdFromCommonName(std::string_view cn) {
+  constexpr std::string_view kPrefix = "node-";
+  if (!cn.starts_with(kPrefix)) return 0;
+  cn.remove_prefix(kPrefix.size());
+  uint64_t id = 0;
+  auto [end, ec] = std::from_chars(cn.data(), cn.data() + cn.size(), id);
+  if (cn.empty() || ec != std::errc() || end != cn.data() + cn.size()) return 0;
+  return id;
 }
 
 Response ShuttingDown() {
@@ -183,13 +201,15 @@ http::Router NodeServer::Impl::MakeRouter() {
 
   // Reads `table`/`key` as `req` asks (version, proof); runs on any thread.
   auto read_key = [this](const Request& req) -> Response {
+    const std::shared_ptr<DB> db = LedgerDb();
+    if (db == nullptr) return LedgerBeingReplaced();
     ReadOptions ro;
     if (auto at = req.query.find("at"); at != req.query.end()) {
       Result<uint64_t> v = ParseUint(at->second, "at");
       if (!v.ok()) return ErrorResponse(v.status());
       ro.version = *v;
     } else {
-      const uint64_t latest = ledger_db->Latest().version;
+      const uint64_t latest = db->Latest().version;
       if (latest == 0) return ErrorResponse(Status::NotFound("the ledger is empty"));
       ro.version = latest;
     }
@@ -200,14 +220,14 @@ http::Router NodeServer::Impl::MakeRouter() {
       if (proof->second != "true") {
         return ErrorResponse(Status::InvalidArgument("proof must be true or false"));
       }
-      Result<LedgerProof> p = ledger_db->GetWithProof(ro, table, key);
+      Result<LedgerProof> p = db->GetWithProof(ro, table, key);
       if (!p.ok()) return ErrorResponse(p.status());
       Response r;
       r.body = p->ToJson();
       r.body.push_back('\n');
       return r;
     }
-    Result<std::optional<std::string>> value = ledger_db->Get(ro, table, key);
+    Result<std::optional<std::string>> value = db->Get(ro, table, key);
     if (!value.ok()) return ErrorResponse(value.status());
     if (!value->has_value()) {
       return ErrorResponse(Status::NotFound("key not found in table '" + table + "' at version " +
@@ -280,7 +300,12 @@ http::Router NodeServer::Impl::MakeRouter() {
     }
     const std::string& table = req.params.at("table");
     const std::string& key = req.params.at("key");
-    Result<std::vector<HistoryEntry>> history = ledger_db->History(table, key, limit);
+    const std::shared_ptr<DB> db = LedgerDb();
+    if (db == nullptr) {
+      respond(LedgerBeingReplaced());
+      return;
+    }
+    Result<std::vector<HistoryEntry>> history = db->History(table, key, limit);
     if (!history.ok()) {
       respond(ErrorResponse(history.status()));
       return;
@@ -301,7 +326,12 @@ http::Router NodeServer::Impl::MakeRouter() {
   });
 
   router.Add("GET", "/v1/digest", [this](Request, Responder respond) {
-    Result<Digest> digest = ledger_db->GetDigest();
+    const std::shared_ptr<DB> db = LedgerDb();
+    if (db == nullptr) {
+      respond(LedgerBeingReplaced());
+      return;
+    }
+    Result<Digest> digest = db->GetDigest();
     if (!digest.ok()) {
       respond(ErrorResponse(digest.status()));
       return;
@@ -444,7 +474,67 @@ http::Router NodeServer::Impl::MakeRouter() {
                                      std::move(answer), std::move(respond));
              });
 
+  // The internal endpoint a follower fetches this node's ledger from when it needs a
+  // snapshot (docs/api.md, "Internal endpoints"): members only, by certificate.
+  router.Add("GET", "/internal/v1/snapshot", [this](Request req, Responder respond) {
+    const uint64_t peer = NodeIdFromCommonName(req.client_common_name);
+    if (peer == 0 || !membership->Get(peer).has_value()) {
+      respond(ErrorResponse(Status::PermissionDenied(
+          "the snapshot endpoint serves cluster members only (a node certificate of a "
+          "current member)")));
+      return;
+    }
+    std::lock_guard lock(snapshot_serve_mu);
+    if (snapshot_serving) {
+      respond(ErrorResponse(Status::Unavailable("a snapshot is being prepared; retry later")));
+      return;
+    }
+    // Checkpointing and packing read the whole ledger: off the I/O threads, one at a
+    // time. The previous worker has finished (snapshot_serving is false).
+    if (snapshot_worker.joinable()) snapshot_worker.join();
+    snapshot_serving = true;
+    const std::string dir = config.data_dir + "/snapshot-out." + std::to_string(++snapshot_serial);
+    snapshot_worker = std::thread([this, dir, peer, respond] {
+      Response r = ServeSnapshot(dir, peer);
+      {
+        std::lock_guard done(snapshot_serve_mu);
+        snapshot_serving = false;
+      }
+      respond(std::move(r));
+    });
+  });
+
   return router;
+}
+
+Response NodeServer::Impl::ServeSnapshot(const std::string& dir, uint64_t peer) {
+  Env* env = Env::Default();
+  const std::shared_ptr<DB> db = LedgerDb();
+  if (db == nullptr) return LedgerBeingReplaced();
+  Response r;
+  r.content_type = "application/octet-stream";
+  const CommitInfo latest = db->Latest();
+  Status s = RemoveDirTree(env, dir);
+  if (s.ok()) s = db->Checkpoint(dir);
+  if (s.ok()) {
+    s = PackCheckpoint(env, dir, [&](std::string_view piece) {
+      if (r.body.size() + piece.size() > config.snapshot_max_bytes) {
+        return Status::ResourceExhausted("the ledger checkpoint is over raft.snapshot_max_bytes");
+      }
+      r.body.append(piece);
+      return Status::OK();
+    });
+  }
+  RemoveDirTree(env, dir).IgnoreError();
+  if (!s.ok()) {
+    log->Event("snapshot_serve_failed", {{"peer", std::to_string(peer)}, {"reason", s.ToString()}});
+    return ErrorResponse(s);
+  }
+  // The checkpoint may be newer than this; the follower checks the one it receives.
+  r.headers.emplace_back("X-Vellum-Version", std::to_string(latest.version));
+  log->Event("snapshot_served",
+             {{"peer", std::to_string(peer)}, {"bytes", std::to_string(r.body.size())}});
+  return r;
 }
 
 }  // namespace vellum::node

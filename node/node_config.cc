@@ -149,10 +149,18 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
   if (raft_node.IsDefined() && !raft_node.IsNull()) {
     MappingReader raft(raft_node, "raft");
     VELLUM_RETURN_IF_ERROR(raft.CheckIsMapping());
-    VELLUM_RETURN_IF_ERROR(raft.CheckOnly({"tick_ms", "election_ticks", "heartbeat_ticks"}));
+    VELLUM_RETURN_IF_ERROR(raft.CheckOnly({"tick_ms", "election_ticks", "heartbeat_ticks",
+                                           "snapshot_interval_entries", "snapshot_tail_entries",
+                                           "snapshot_max_bytes", "snapshot_fetch_timeout_ms"}));
     VELLUM_RETURN_IF_ERROR(raft.Number("tick_ms", false, &c->tick_ms));
     VELLUM_RETURN_IF_ERROR(raft.Number("election_ticks", false, &c->election_ticks));
     VELLUM_RETURN_IF_ERROR(raft.Number("heartbeat_ticks", false, &c->heartbeat_ticks));
+    VELLUM_RETURN_IF_ERROR(
+        raft.Number("snapshot_interval_entries", false, &c->snapshot_interval_entries));
+    VELLUM_RETURN_IF_ERROR(raft.Number("snapshot_tail_entries", false, &c->snapshot_tail_entries));
+    VELLUM_RETURN_IF_ERROR(raft.Number("snapshot_max_bytes", false, &c->snapshot_max_bytes));
+    VELLUM_RETURN_IF_ERROR(
+        raft.Number("snapshot_fetch_timeout_ms", false, &c->snapshot_fetch_timeout_ms));
   }
 
   for (std::string* path :
@@ -203,6 +211,12 @@ Status NodeConfig::Validate() const {
   if (heartbeat_ticks <= 0 || election_ticks <= heartbeat_ticks) {
     return Status::InvalidArgument(
         "raft.heartbeat_ticks must be positive and raft.election_ticks greater than it");
+  }
+  if (snapshot_max_bytes < (uint64_t{1} << 20)) {
+    return Status::InvalidArgument("raft.snapshot_max_bytes must be at least 1048576");
+  }
+  if (snapshot_fetch_timeout_ms < 1000) {
+    return Status::InvalidArgument("raft.snapshot_fetch_timeout_ms must be at least 1000");
   }
   if (log_format != "json" && log_format != "text") {
     return Status::InvalidArgument("log_format must be json or text, got '" + log_format + "'");
@@ -264,6 +278,20 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   out << YAML::Key << "tick_ms" << YAML::Value << c.tick_ms;
   out << YAML::Key << "election_ticks" << YAML::Value << c.election_ticks;
   out << YAML::Key << "heartbeat_ticks" << YAML::Value << c.heartbeat_ticks;
+  // The snapshot settings only when changed: most configs never set them.
+  const NodeConfig defaults;
+  if (c.snapshot_interval_entries != defaults.snapshot_interval_entries) {
+    out << YAML::Key << "snapshot_interval_entries" << YAML::Value << c.snapshot_interval_entries;
+  }
+  if (c.snapshot_tail_entries != defaults.snapshot_tail_entries) {
+    out << YAML::Key << "snapshot_tail_entries" << YAML::Value << c.snapshot_tail_entries;
+  }
+  if (c.snapshot_max_bytes != defaults.snapshot_max_bytes) {
+    out << YAML::Key << "snapshot_max_bytes" << YAML::Value << c.snapshot_max_bytes;
+  }
+  if (c.snapshot_fetch_timeout_ms != defaults.snapshot_fetch_timeout_ms) {
+    out << YAML::Key << "snapshot_fetch_timeout_ms" << YAML::Value << c.snapshot_fetch_timeout_ms;
+  }
   out << YAML::EndMap;
   out << YAML::Key << "sync" << YAML::Value << c.sync;
   if (c.join) out << YAML::Key << "join" << YAML::Value << true;

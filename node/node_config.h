@@ -70,6 +70,17 @@ struct NodeConfig {
   uint32_t tick_ms = 100;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // Raft log compaction (raft.snapshot_*). Every snapshot_interval_entries applied
+  // entries the node records a snapshot (a descriptor of its ledger) and, once
+  // snapshot_tail_entries more are applied, drops the log up to it; 0 never
+  // compacts. A follower that needs compacted entries fetches a checkpoint of the
+  // leader's ledger over the internal HTTPS endpoint (docs/api.md): the archive is
+  // held in memory on both sides, up to snapshot_max_bytes, and the fetch (during
+  // which the follower's loop waits) gives up after snapshot_fetch_timeout_ms.
+  uint64_t snapshot_interval_entries = 10000;
+  uint64_t snapshot_tail_entries = 1000;
+  uint64_t snapshot_max_bytes = uint64_t{4} << 30;
+  uint32_t snapshot_fetch_timeout_ms = 600'000;
   // fsync the Raft log and the ledger before acknowledging (keep it on: with it off a
   // node may lose acknowledged writes when its machine crashes).
   bool sync = true;

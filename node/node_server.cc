@@ -13,6 +13,8 @@
 #include "crypto/secure_bytes.h"
 #include "crypto/signer.h"
 #include "db/key_impl.h"  // the signing key pair, for the node's Signer
+#include "node/checkpoint_archive.h"
+#include "node/http/https_client.h"
 #include "node/node_server_impl.h"
 #include "vellum/check.h"
 #include "vellum/env.h"
@@ -165,6 +167,7 @@ void NodeServer::Impl::Round(bool ticked) {
     log->Event("peer_message_refused", {{"reason", alarms[peer_alarms_logged]}});
   }
   if (ticked) PromoteCaughtUpLearners();
+  LogSnapshotActivity();
   PublishStatus();
 }
 
@@ -236,7 +239,7 @@ void NodeServer::Impl::UpdateLogKeyHolders() {
   const int threshold = MajorityOf(holders.size());
   // A crash between applying a membership change and this write is mended at the
   // next start, which calls this again.
-  Status s = ledger_db->SetLogKeyHolders(holders, threshold);
+  Status s = ledger->db()->SetLogKeyHolders(holders, threshold);
   if (!s.ok()) {
     log->Event("log_key_holders_not_changed", {{"reason", s.ToString()}});
     return;
@@ -244,6 +247,92 @@ void NodeServer::Impl::UpdateLogKeyHolders() {
   log_key_holders = std::move(holders);
   log->Event("log_key_holders", {{"holders", std::to_string(log_key_holders.size())},
                                  {"threshold", std::to_string(threshold)}});
+}
+
+std::shared_ptr<DB> NodeServer::Impl::LedgerDb() const {
+  std::lock_guard lock(ledger_db_mu);
+  return ledger_db;
+}
+
+Status NodeServer::Impl::FetchSnapshot(uint64_t from, const std::string& into) {
+  std::optional<MemberRecord> record = membership->Get(from);
+  if (!record.has_value() || record->client_url.empty()) {
+    return Status::Unavailable("no client URL is known for node " + std::to_string(from));
+  }
+  http::HttpsClientOptions options;
+  options.ca_certificate_pem = ca_pem;
+  // This node's own certificate: the endpoint serves members only.
+  options.certificate_pem = cert_pem;
+  options.private_key_pem = tls_key.Clone();
+  options.request_timeout_ms = config.snapshot_fetch_timeout_ms;
+  options.max_response_body_bytes = static_cast<size_t>(config.snapshot_max_bytes);
+  VELLUM_ASSIGN_OR_RETURN(std::unique_ptr<http::HttpsClient> client,
+                          http::HttpsClient::Create(record->client_url, std::move(options)));
+  const auto started = std::chrono::steady_clock::now();
+  VELLUM_ASSIGN_OR_RETURN(http::ClientResponse response,
+                          client->Send("GET", "/internal/v1/snapshot"));
+  if (response.status != 200) {
+    return Status::Unavailable("node " + std::to_string(from) + " answered HTTP " +
+                               std::to_string(response.status) + " to the snapshot fetch");
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  log->Event("snapshot_fetched", {{"from", std::to_string(from)},
+                                  {"bytes", std::to_string(response.body.size())},
+                                  {"duration_ms", std::to_string(ms)}});
+  return UnpackCheckpoint(Env::Default(), response.body, into, config.snapshot_max_bytes);
+}
+
+void NodeServer::Impl::OnLedgerReplaced(std::shared_ptr<DB> db) {
+  {
+    std::lock_guard lock(ledger_db_mu);
+    ledger_db = db;
+  }
+  if (db == nullptr) return;
+  // The installed ledger is the leader's: its member records are the truth now.
+  Result<std::map<uint64_t, std::string>> records = ledger->MemberRecords();
+  if (!records.ok()) {
+    log->Event("member_records_unreadable", {{"reason", records.status().ToString()}});
+    return;
+  }
+  if (!records->empty()) {
+    for (auto& [id, text] : *records) {
+      Result<MemberRecord> record = DecodeMemberRecord(text);
+      if (!record.ok()) continue;
+      if (id != config.node_id) {
+        transport->SetPeerAddress(id, record->peer_address).IgnoreError();
+      }
+      membership->Set(id, std::move(record).value());
+    }
+    for (const auto& [id, record] : membership->Members()) {
+      if (id != config.node_id && records->count(id) == 0) {
+        membership->Remove(id);
+        transport->RemovePeer(id);
+      }
+    }
+  }
+  // The ledger's holders are the leader's configuration: set ours again.
+  log_key_holders.clear();
+  UpdateLogKeyHolders();
+}
+
+void NodeServer::Impl::LogSnapshotActivity() {
+  const ReplicatedLedger::SnapshotStats st = ledger->snapshot_stats();
+  if (st.snapshots_taken != snapshots_taken_logged) {
+    snapshots_taken_logged = st.snapshots_taken;
+    log->Event("raft_log_compacted", {{"snapshot_index", std::to_string(st.snapshot_index)}});
+  }
+  if (st.snapshots_installed != snapshots_installed_logged) {
+    snapshots_installed_logged = st.snapshots_installed;
+    log->Event("snapshot_installed", {{"applied_index", std::to_string(ledger->applied_index())},
+                                      {"version", std::to_string(ledger->latest().version)}});
+  }
+  if (st.install_failures != snapshot_failures_logged) {
+    snapshot_failures_logged = st.install_failures;
+    log->Event("snapshot_install_failed", {{"reason", st.last_install_error.ToString()},
+                                           {"action", "retrying when the leader offers it again"}});
+  }
 }
 
 void NodeServer::Impl::PromoteCaughtUpLearners() {
@@ -317,6 +406,12 @@ void NodeServer::Impl::StopAll() {
   log->Event("stopping", {});
   // Clients first, while the loop still runs to answer the requests in flight.
   if (server) server->Stop();
+  std::thread worker;
+  {
+    std::lock_guard lock(snapshot_serve_mu);
+    worker = std::move(snapshot_worker);
+  }
+  if (worker.joinable()) worker.join();
   {
     std::lock_guard lock(mu);
     loop_stopping = true;
@@ -326,6 +421,10 @@ void NodeServer::Impl::StopAll() {
   tasks.clear();  // answers what was never run (their Responders answer 500)
   if (transport) transport->Stop();
   ledger.reset();  // closes the ledger
+  {
+    std::lock_guard lock(ledger_db_mu);
+    ledger_db.reset();
+  }
   log->Event("stopped", {});
 }
 
@@ -357,6 +456,16 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   VELLUM_RETURN_IF_ERROR(MasterKey::ReadFile(master_key_file).status());
 
   VELLUM_RETURN_IF_ERROR(Env::Default()->CreateDirIfMissing(config.data_dir));
+  {
+    // Checkpoints a crash left behind while they were being served.
+    std::vector<std::string> children;
+    VELLUM_RETURN_IF_ERROR(Env::Default()->GetChildren(config.data_dir, &children));
+    for (const std::string& child : children) {
+      if (child.starts_with("snapshot-out.")) {
+        VELLUM_RETURN_IF_ERROR(RemoveDirTree(Env::Default(), config.data_dir + "/" + child));
+      }
+    }
+  }
   VELLUM_ASSIGN_OR_RETURN(const uint64_t epoch, NextBootEpoch(config.data_dir));
   VELLUM_ASSIGN_OR_RETURN(Bytes measurement, MeasureRunningBinary());
 
@@ -413,9 +522,19 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   // Long enough for an election and a retry; short enough that a client hears 503
   // well before the HTTP handler timeout.
   lo.proposal_timeout_ticks = std::max(3 * config.election_ticks, 1);
-  VELLUM_ASSIGN_OR_RETURN(impl->ledger, ReplicatedLedger::Open(lo));
-  impl->ledger_db = impl->ledger->db();
+  lo.snapshot_interval_entries = config.snapshot_interval_entries;
+  lo.snapshot_tail_entries = config.snapshot_tail_entries;
   Impl* raw = impl.get();
+  // Runs on the loop thread, which waits for it (docs/DESIGN.md, "Snapshots").
+  lo.fetch_snapshot = [raw](const LedgerSnapshotDescriptor&, uint64_t from,
+                            const std::string& into) { return raw->FetchSnapshot(from, into); };
+  impl->ca_pem = ca_pem;
+  impl->cert_pem = cert_pem;
+  impl->tls_key = tls_key.Clone();
+  VELLUM_ASSIGN_OR_RETURN(impl->ledger, ReplicatedLedger::Open(lo));
+  impl->ledger_db = impl->ledger->shared_db();
+  impl->ledger->set_on_ledger_replaced(
+      [raw](std::shared_ptr<DB> db) { raw->OnLedgerReplaced(std::move(db)); });
   impl->ledger->set_on_membership_change(
       [raw](const raft::ConfChange& change, const raft::ConfState& conf) {
         raw->OnMembershipChange(change, conf);

@@ -67,7 +67,6 @@ struct NodeServer::Impl {
   std::unique_ptr<raft::MessageSealer> sealer;
   std::unique_ptr<raft::MessageOpener> opener;  // used only on the transport I/O thread
   std::unique_ptr<ReplicatedLedger> ledger;     // the loop thread's, once started
-  DB* ledger_db = nullptr;  // the ledger's DB (thread-safe), for reads off the loop
   std::unique_ptr<raft::PeerTransport> transport;
   std::unique_ptr<http::HttpsServer> server;
 
@@ -82,6 +81,26 @@ struct NodeServer::Impl {
   mutable std::mutex status_mu;
   NodeStatusSnapshot status;
 
+  // The ledger (thread-safe), for reads off the loop. A snapshot from the leader
+  // replaces it: the loop sets it to null while the old one closes (readers answer
+  // 503 meanwhile; installing waits until no reader holds the old one) and then to
+  // the new one.
+  mutable std::mutex ledger_db_mu;
+  std::shared_ptr<DB> ledger_db;  // guarded by ledger_db_mu
+  std::shared_ptr<DB> LedgerDb() const;
+
+  // Credentials for fetching a snapshot from a peer's internal endpoint with this
+  // node's own certificate.
+  std::string ca_pem;
+  std::string cert_pem;
+  crypto::SecureBytes tls_key;
+  // Serving GET /internal/v1/snapshot: one checkpoint at a time, made off the I/O
+  // threads.
+  std::mutex snapshot_serve_mu;
+  bool snapshot_serving = false;  // guarded by snapshot_serve_mu
+  std::thread snapshot_worker;    // guarded by snapshot_serve_mu
+  uint64_t snapshot_serial = 0;   // guarded by snapshot_serve_mu
+
   // Loop-thread state.
   std::string last_role;
   size_t peer_alarms_logged = 0;
@@ -89,6 +108,9 @@ struct NodeServer::Impl {
   std::vector<raft::Message> outbox;
   // The log key holders last given to the ledger (a majority of them decrypts).
   std::vector<HolderKey::PublicKey> log_key_holders;
+  uint64_t snapshot_failures_logged = 0;
+  uint64_t snapshots_installed_logged = 0;
+  uint64_t snapshots_taken_logged = 0;
 
   // Runs `task` on the loop thread; false once the loop is stopping (the task is
   // dropped).
@@ -104,12 +126,21 @@ struct NodeServer::Impl {
   // Makes the members' holder keys the ledger's log key holders (a majority needed to
   // decrypt) for the entries it writes from now on, if they changed.
   void UpdateLogKeyHolders();
+  // Fetches node `from`'s ledger checkpoint into `into` (ReplicatedLedger's hook).
+  Status FetchSnapshot(uint64_t from, const std::string& into);
+  // The ledger changed under the node (a snapshot was installed): reload the
+  // membership and the log key holders from it.
+  void OnLedgerReplaced(std::shared_ptr<DB> db);
+  void LogSnapshotActivity();
   void PublishStatus();
   NodeStatusSnapshot Snapshot() const;
   void StopAll();
 
   // client_api.cc
   http::Router MakeRouter();
+  // Makes a checkpoint of the ledger in `dir` and answers it as one archive (the
+  // internal snapshot endpoint), for member `peer`.
+  http::Response ServeSnapshot(const std::string& dir, uint64_t peer);
 };
 
 }  // namespace vellum::node

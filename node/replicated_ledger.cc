@@ -9,6 +9,7 @@
 #include "crypto/hkdf.h"
 #include "crypto/random.h"
 #include "db/key_impl.h"  // the master secret, to derive the replication key
+#include "node/checkpoint_archive.h"
 #include "raft/codec.h"
 #include "raft/raft.h"
 #include "vellum/check.h"
@@ -83,15 +84,15 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
   VELLUM_ASSIGN_OR_RETURN(MasterKey master, options.master_key_provider());
   VELLUM_ASSIGN_OR_RETURN(r->replication_key_, DeriveReplicationKey(master.impl().secret));
 
-  Options db_options;
+  Options& db_options = r->db_options_;
   db_options.create_if_missing = true;
   db_options.master_key_provider = options.master_key_provider;
   // The ledger is not synced on each command: the Raft log is (before any write is
   // acknowledged), and the ledger records the Raft index it applied in the same
   // atomic write as the command. After a crash the ledger is a prefix of what it
   // applied, and the commands after it are applied again from the Raft log, so an
-  // fsync here would only slow every write down. (The Raft log is never compacted
-  // yet; compacting it will have to sync the ledger first.)
+  // fsync here would only slow every write down. Compacting the Raft log discards
+  // the entries that could rebuild the ledger, so MaybeCompact syncs it first.
   db_options.sync = false;
   db_options.env = env;
   db_options.log_key_holders = options.log_key_holders;
@@ -101,7 +102,8 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
   VELLUM_ASSIGN_OR_RETURN(crypto::SecureBytes ledger_id,
                           crypto::DeriveKey(master.impl().secret, "vellum/node/ledger-id", 16));
   db_options.ledger_id.assign(reinterpret_cast<const char*>(ledger_id.data()), ledger_id.size());
-  VELLUM_RETURN_IF_ERROR(DB::Open(db_options, options.dir + "/ledger", &r->db_));
+  VELLUM_ASSIGN_OR_RETURN(const uint64_t marker, r->RecoverLedgerSwap());
+  VELLUM_RETURN_IF_ERROR(r->OpenLedger(/*create=*/true));
   r->max_key_size_ = db_options.max_key_size;
   r->max_value_size_ = db_options.max_value_size;
 
@@ -118,40 +120,337 @@ Result<std::unique_ptr<ReplicatedLedger>> ReplicatedLedger::Open(
   }
 
   // Where the ledger is: the Raft index of the last command it applied.
-  VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, r->db_->ListTables());
-  r->tables_.insert(tables.begin(), tables.end());
-  if (std::find(tables.begin(), tables.end(), kNodeTable) != tables.end()) {
-    r->node_table_exists_ = true;
-    VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> applied,
-                            r->db_->Get({}, kNodeTable, kAppliedIndexKey));
-    if (!applied.has_value() || applied->size() != 8) {
-      return Status::Corruption("the ledger's applied Raft index record is missing or malformed");
-    }
-    r->applied_index_ = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(applied->data()));
-  }
-  r->applied_index_ = std::max(r->applied_index_, r->log_->FirstIndex() - 1);
-  if (r->applied_index_ > r->log_->LastIndex()) {
+  VELLUM_RETURN_IF_ERROR(r->LoadLedgerState());
+  const uint64_t log_snapshot = r->log_->FirstIndex() - 1;
+  VELLUM_ASSIGN_OR_RETURN(raft::Snapshot held, r->log_->GetSnapshot());
+  if (!held.data.empty() && r->applied_index_ < log_snapshot) {
+    // Never by construction: the ledger is synced before the log is compacted, and a
+    // received snapshot is installed into the ledger before the log records it.
     return Status::Corruption("the ledger applied Raft index " + std::to_string(r->applied_index_) +
-                              " but the Raft log ends at " + std::to_string(r->log_->LastIndex()));
+                              " but the Raft log was compacted up to " +
+                              std::to_string(log_snapshot) + ": the entries between are lost");
   }
-  // The persisted Raft commit index may lag the ledger's applied index (commit-only
-  // changes are not synced). Everything applied was committed.
-  const raft::HardState hs = r->log_->GetInitialState().hard_state;
-  if (hs.commit < r->applied_index_) {
-    VELLUM_RETURN_IF_ERROR(r->log_->Persist(raft::HardState{hs.term, hs.vote, r->applied_index_},
-                                            {}, {}, /*sync=*/true));
+  // A snapshot installed into the ledger whose Raft log did not catch up with it
+  // before a crash (the marker): the ledger may be ahead of the Raft log, whose
+  // entries past its commit index may be ones the leader will overwrite. The core
+  // then starts from the log's own snapshot, replays what the log committed (the
+  // ledger skips what it holds; membership changes still reach the core), and the
+  // commit index is left alone.
+  const bool ledger_ahead = marker != 0 && log_snapshot < marker;
+  if (marker != 0 && !ledger_ahead) {
+    VELLUM_RETURN_IF_ERROR(env->RemoveFile(r->MarkerPath()));
   }
+  if (ledger_ahead) r->pending_snapshot_marker_ = marker;
+  r->applied_index_ = std::max(r->applied_index_, log_snapshot);
+  uint64_t core_applied = log_snapshot;
+  if (!ledger_ahead) {
+    if (r->applied_index_ > r->log_->LastIndex()) {
+      return Status::Corruption("the ledger applied Raft index " +
+                                std::to_string(r->applied_index_) + " but the Raft log ends at " +
+                                std::to_string(r->log_->LastIndex()));
+    }
+    // The persisted Raft commit index may lag the ledger's applied index (commit-only
+    // changes are not synced). Everything applied was committed.
+    const raft::HardState hs = r->log_->GetInitialState().hard_state;
+    if (hs.commit < r->applied_index_) {
+      VELLUM_RETURN_IF_ERROR(r->log_->Persist(raft::HardState{hs.term, hs.vote, r->applied_index_},
+                                              {}, {}, /*sync=*/true));
+    }
+    core_applied = r->applied_index_;
+  }
+  r->snapshot_stats_.snapshot_index = log_snapshot;
 
   raft::Config config;
   config.id = options.node_id;
   config.storage = r->log_.get();
-  config.applied = r->applied_index_;
+  config.applied = core_applied;
   config.election_ticks = options.election_ticks;
   config.heartbeat_ticks = options.heartbeat_ticks;
   config.random_seed = options.random_seed;
   config.entry_authenticator = options.authenticator;
   VELLUM_ASSIGN_OR_RETURN(r->core_, raft::RawNode::Create(config));
   return r;
+}
+
+Status ReplicatedLedger::OpenLedger(bool create) {
+  Options o = db_options_;
+  o.create_if_missing = create;
+  std::unique_ptr<DB> db;
+  VELLUM_RETURN_IF_ERROR(DB::Open(o, options_.dir + "/ledger", &db));
+  db_ = std::move(db);
+  return Status::OK();
+}
+
+Status ReplicatedLedger::LoadLedgerState() {
+  VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, db_->ListTables());
+  tables_.clear();
+  tables_.insert(tables.begin(), tables.end());
+  node_table_exists_ = tables_.count(kNodeTable) != 0;
+  applied_index_ = 0;
+  if (node_table_exists_) {
+    VELLUM_ASSIGN_OR_RETURN(std::optional<std::string> applied,
+                            db_->Get({}, kNodeTable, kAppliedIndexKey));
+    if (!applied.has_value() || applied->size() != 8) {
+      return Status::Corruption("the ledger's applied Raft index record is missing or malformed");
+    }
+    applied_index_ = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(applied->data()));
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> ReplicatedLedger::RecoverLedgerSwap() {
+  // InstallSnapshot's order: write and sync the marker; rename ledger -> ledger.old;
+  // rename ledger.incoming -> ledger; sync the directory; remove ledger.old. A crash
+  // leaves one of these states, each mended here.
+  Env* env = options_.env;
+  const std::string ledger = options_.dir + "/ledger";
+  const std::string old = ledger + ".old";
+  const std::string incoming = ledger + ".incoming";
+  const bool has_ledger = env->FileExists(ledger).ok();
+  const bool has_old = env->FileExists(old).ok();
+  if (!has_ledger && has_old) {
+    // Between the two renames: the checked ledger may not have moved yet. Put the old
+    // one back; the leader will offer the snapshot again.
+    VELLUM_RETURN_IF_ERROR(env->RenameFile(old, ledger));
+    VELLUM_RETURN_IF_ERROR(env->SyncDir(options_.dir));
+  } else if (has_old) {
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env, old));  // swapped; not yet cleaned up
+  }
+  VELLUM_RETURN_IF_ERROR(RemoveDirTree(env, incoming));  // a fetch or check cut short
+  if (!env->FileExists(MarkerPath()).ok()) return uint64_t{0};
+  std::string marker;
+  VELLUM_RETURN_IF_ERROR(ReadFileToString(env, MarkerPath(), &marker));
+  if (marker.size() != 8) {
+    // Torn: the marker is synced before the old ledger is touched, so the swap had
+    // not begun and the ledger is this node's own.
+    VELLUM_RETURN_IF_ERROR(env->RemoveFile(MarkerPath()));
+    return uint64_t{0};
+  }
+  const uint64_t index = DecodeFixed64BE(reinterpret_cast<const uint8_t*>(marker.data()));
+  return std::max<uint64_t>(index, 1);
+}
+
+void ReplicatedLedger::MaybeClearSnapshotMarker() {
+  if (pending_snapshot_marker_ == 0) return;
+  // Once the Raft log holds (as committed) every entry the ledger applied, a restart
+  // may trust it again as usual.
+  const raft::HardState hs = log_->GetInitialState().hard_state;
+  if (hs.commit < applied_index_ || log_->LastIndex() < applied_index_) return;
+  if (options_.env->RemoveFile(MarkerPath()).ok()) pending_snapshot_marker_ = 0;
+}
+
+ReplicatedLedger::SnapshotStats ReplicatedLedger::snapshot_stats() const {
+  SnapshotStats stats = snapshot_stats_;
+  stats.snapshot_index = log_->FirstIndex() - 1;
+  return stats;
+}
+
+Status ReplicatedLedger::MaybeInstallSnapshot(const raft::Message& m) {
+  const raft::SnapshotMetadata& meta = m.snapshot.metadata;
+  // Only a snapshot the core will restore needs a ledger: it ignores one from an
+  // older term or one it has committed past, and one whose last entry it holds.
+  if (m.term < core_->raft().term() || meta.index <= core_->raft().log().committed()) {
+    return Status::OK();
+  }
+  if (meta.index <= applied_index_) return Status::OK();  // the ledger holds it already
+  if (Result<uint64_t> term = log_->Term(meta.index); term.ok() && *term == meta.term) {
+    return Status::OK();
+  }
+  if (ticks_ < snapshot_retry_tick_) {
+    return Status::Unavailable("a snapshot install failed recently; retrying in " +
+                               std::to_string(snapshot_retry_tick_ - ticks_) + " ticks");
+  }
+  Result<LedgerSnapshotDescriptor> descriptor = DecodeLedgerSnapshot(m.snapshot.data);
+  Status s = descriptor.status();
+  if (s.ok() && descriptor->raft_index != meta.index) {
+    s = Status::Corruption("a snapshot at Raft index " + std::to_string(meta.index) +
+                           " carries a descriptor for index " +
+                           std::to_string(descriptor->raft_index));
+  }
+  if (s.ok()) s = InstallSnapshot(*descriptor, m.from);
+  if (!s.ok()) {
+    s = s.WithContext("installing the snapshot at Raft index " + std::to_string(meta.index) +
+                      " from node " + std::to_string(m.from));
+    ++snapshot_stats_.install_failures;
+    snapshot_stats_.last_install_error = s;
+    snapshot_retry_tick_ = ticks_ + options_.snapshot_retry_ticks;
+    return s;
+  }
+  ++snapshot_stats_.snapshots_installed;
+  snapshot_stats_.last_install_error = Status::OK();
+  return Status::OK();
+}
+
+Status ReplicatedLedger::InstallSnapshot(const LedgerSnapshotDescriptor& descriptor,
+                                         uint64_t from) {
+  if (!options_.fetch_snapshot) {
+    return Status::FailedPrecondition(
+        "this node needs the leader's ledger but has no way to fetch it (no fetch_snapshot)");
+  }
+  Env* env = options_.env;
+  const std::string ledger = options_.dir + "/ledger";
+  const std::string old = ledger + ".old";
+  const std::string incoming = ledger + ".incoming";
+  VELLUM_RETURN_IF_ERROR(RemoveDirTree(env, incoming));
+  Status fetched = options_.fetch_snapshot(descriptor, from, incoming);
+  if (fetched.ok()) fetched = CheckIncomingLedger(descriptor, incoming);
+  if (!fetched.ok()) {
+    RemoveDirTree(env, incoming).IgnoreError();  // retried (and cleaned up at Open)
+    return fetched;
+  }
+
+  // The swap. The marker goes first: from the moment the ledger may be the new one,
+  // a restart must know that the ledger can be ahead of the Raft log.
+  VELLUM_RETURN_IF_ERROR(
+      WriteStringToFile(env, EncodeIndex(descriptor.raft_index), MarkerPath(), /*sync=*/true));
+  VELLUM_RETURN_IF_ERROR(env->SyncDir(options_.dir));
+  pending_snapshot_marker_ = descriptor.raft_index;
+  VELLUM_RETURN_IF_ERROR(ReleaseLedger());
+  // No ledger is open from here: every path below reopens one or stops the node.
+  Status swapped = env->RenameFile(ledger, old);
+  if (swapped.ok()) {
+    swapped = env->RenameFile(incoming, ledger);
+    if (!swapped.ok()) {
+      Status back = env->RenameFile(old, ledger);
+      if (!back.ok()) swapped = back;  // Open puts it back after a restart
+    }
+  }
+  if (swapped.ok()) swapped = env->SyncDir(options_.dir);
+  Status reopened = OpenLedger(/*create=*/false);
+  if (reopened.ok()) reopened = LoadLedgerState();
+  if (!reopened.ok()) {
+    Stop(reopened.WithContext("reopening the ledger while installing a snapshot"));
+    return alarm_;
+  }
+  if (on_ledger_replaced_) on_ledger_replaced_(db_);
+  if (!swapped.ok()) {
+    RemoveDirTree(env, incoming).IgnoreError();
+    return swapped.WithContext("swapping in the snapshot's ledger");
+  }
+  // Left behind, it is removed at the next Open.
+  RemoveDirTree(env, old).IgnoreError();
+  return Status::OK();
+}
+
+Status ReplicatedLedger::CheckIncomingLedger(const LedgerSnapshotDescriptor& d,
+                                             const std::string& path) {
+  // Anything wrong with what was fetched is Corruption: it is never installed, and
+  // the next attempt fetches it again.
+  auto corrupt = [](const Status& s, std::string_view what) {
+    return s.IsIOError() || s.IsUnavailable()
+               ? s.WithContext(what)
+               : Status::Corruption("the fetched ledger " + std::string(what) + ": " +
+                                    s.ToString());
+  };
+  Options o = db_options_;
+  o.create_if_missing = false;
+  std::unique_ptr<DB> db;
+  if (Status s = DB::Open(o, path, &db); !s.ok()) return corrupt(s, "does not open");
+  Result<AuditReport> report = db->Verify();
+  if (!report.ok()) return corrupt(report.status(), "cannot be audited");
+  if (!report->ok()) {
+    const AuditFinding& f = report->findings.front();
+    return Status::Corruption("the fetched ledger fails its audit (" +
+                              std::to_string(report->findings.size()) +
+                              " findings; the first: " + f.location + ": " + f.problem + ")");
+  }
+  const CommitInfo latest = db->Latest();
+  if (latest.version < d.ledger_version) {
+    return Status::Corruption("the fetched ledger ends at version " +
+                              std::to_string(latest.version) + ", before the snapshot's " +
+                              std::to_string(d.ledger_version));
+  }
+  if (d.ledger_version > 0) {
+    // The descriptor came in a signed Raft message: these two hashes tie the
+    // (unauthenticated) checkpoint to what the leader committed.
+    Result<LogEntryInfo> entry = db->GetLogEntry(d.ledger_version);
+    if (!entry.ok()) return corrupt(entry.status(), "has no log entry at the snapshot's version");
+    if (entry->version != d.ledger_version || entry->state_root_after != d.state_root ||
+        entry->entry_hash != d.log_head) {
+      return Status::Corruption(
+          "the fetched ledger's log entry " + std::to_string(d.ledger_version) +
+          " does not match the snapshot (state root " + HexEncode(entry->state_root_after) +
+          ", expected " + HexEncode(d.state_root) + ")");
+    }
+  }
+  Result<std::optional<std::string>> applied = db->Get({}, kNodeTable, kAppliedIndexKey);
+  if (!applied.ok() || !applied->has_value() || (*applied)->size() != 8) {
+    return Status::Corruption("the fetched ledger records no applied Raft index");
+  }
+  const uint64_t index = DecodeFixed64BE(reinterpret_cast<const uint8_t*>((*applied)->data()));
+  if (index < d.raft_index) {
+    return Status::Corruption("the fetched ledger applied Raft index " + std::to_string(index) +
+                              ", before the snapshot's " + std::to_string(d.raft_index));
+  }
+  return db->Close();
+}
+
+Status ReplicatedLedger::ReleaseLedger() {
+  if (on_ledger_replaced_) on_ledger_replaced_(nullptr);
+  Env* env = options_.env;
+  const uint64_t deadline = env->NowMicros() + options_.ledger_release_timeout_micros;
+  while (db_.use_count() > 1) {
+    if (env->NowMicros() >= deadline) {
+      if (on_ledger_replaced_) on_ledger_replaced_(db_);
+      return Status::Unavailable("other threads still use the ledger; retrying later");
+    }
+    env->SleepForMicros(1000);
+  }
+  // Its unsynced writes do not matter: this ledger is being replaced.
+  db_->Close().IgnoreError();
+  db_.reset();
+  return Status::OK();
+}
+
+void ReplicatedLedger::MaybeCompact() {
+  if (options_.snapshot_interval_entries == 0 || !alarm_.ok()) return;
+  // The descriptor describes the ledger at the core's applied index; while an
+  // installed ledger is ahead of the core (replaying what it holds) there is no such
+  // state to describe.
+  if (core_->raft().log().applied() != applied_index_) return;
+  const uint64_t snapshot_index = log_->FirstIndex() - 1;
+  if (snapshot_candidate_.has_value() && snapshot_candidate_->metadata.index <= snapshot_index) {
+    snapshot_candidate_.reset();
+  }
+  if (!snapshot_candidate_.has_value() &&
+      applied_index_ >= snapshot_index + options_.snapshot_interval_entries) {
+    LedgerSnapshotDescriptor d;
+    d.raft_index = applied_index_;
+    const CommitInfo latest = db_->Latest();
+    d.ledger_version = latest.version;
+    d.state_root = latest.state_root;
+    if (latest.version > 0) {
+      Result<LogEntryInfo> head = db_->GetLogEntry(latest.version);
+      if (!head.ok()) {
+        Stop(head.status().WithContext("reading the ledger's log head for a snapshot"));
+        return;
+      }
+      d.log_head = head->entry_hash;
+    }
+    raft::Snapshot candidate;
+    candidate.metadata.index = applied_index_;
+    candidate.metadata.conf_state = core_->GetStatus().conf_state;
+    candidate.data = EncodeLedgerSnapshot(d);
+    snapshot_candidate_ = std::move(candidate);
+  }
+  if (!snapshot_candidate_.has_value() ||
+      applied_index_ < snapshot_candidate_->metadata.index + options_.snapshot_tail_entries) {
+    return;
+  }
+  // The entries compacted away could rebuild an unsynced ledger after a crash: sync it.
+  Status s = db_->SyncWrites();
+  if (s.ok()) {
+    s = log_->CreateSnapshotAndCompact(snapshot_candidate_->metadata.index,
+                                       snapshot_candidate_->metadata.conf_state,
+                                       std::move(snapshot_candidate_->data));
+  }
+  snapshot_candidate_.reset();
+  if (!s.ok()) {
+    Stop(s.WithContext("compacting the Raft log"));
+    return;
+  }
+  ++snapshot_stats_.snapshots_taken;
+  MaybeClearSnapshotMarker();
 }
 
 bool ReplicatedLedger::is_leader() const { return core_->raft().role() == raft::Role::kLeader; }
@@ -167,6 +466,11 @@ void ReplicatedLedger::Tick() {
 
 Status ReplicatedLedger::Step(const raft::Message& message) {
   if (!alarm_.ok()) return alarm_;
+  if (message.type == raft::MessageType::kSnapshot && !message.snapshot.data.empty()) {
+    // The ledger first, then the core: a refused snapshot is dropped here, as if the
+    // network had lost it, and the leader offers it again.
+    VELLUM_RETURN_IF_ERROR(MaybeInstallSnapshot(message));
+  }
   return core_->Step(message);
 }
 
@@ -276,6 +580,7 @@ Status ReplicatedLedger::ProposeConfChange(const raft::ConfChange& change, ReadC
 }
 
 Result<std::map<uint64_t, std::string>> ReplicatedLedger::MemberRecords() {
+  if (!db_) return alarm_;
   std::map<uint64_t, std::string> members;
   if (tables_.count(kMembersTable) == 0) return members;
   Status inner;
@@ -308,8 +613,14 @@ Status ReplicatedLedger::ReadBarrier(ReadCallback done) {
 
 Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sender& send_now) {
   ProposeQueuedWrites();
+  std::vector<uint64_t> snapshots_sent;
   for (int i = 0; i < kMaxReadiesPerProcess && alarm_.ok() && core_->HasReady(); ++i) {
     raft::Ready rd = core_->GetReady();
+    for (const auto* messages : {&rd.early_messages, &rd.messages}) {
+      for (const raft::Message& m : *messages) {
+        if (m.type == raft::MessageType::kSnapshot) snapshots_sent.push_back(m.to);
+      }
+    }
     // 0. A leader's appends go out before its own write, so followers write theirs
     //    meanwhile (the core counts this node's copy only once persisted).
     if (send_now) {
@@ -323,6 +634,7 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sende
       Stop(s.WithContext("persisting the Raft log"));
       break;
     }
+    MaybeClearSnapshotMarker();
     // 2. Send: at once when the caller can (a follower's acknowledgement must not
     //    wait for this node to apply what it already committed).
     if (send_now) {
@@ -335,15 +647,15 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sende
     }
     // 3. Apply.
     if (!rd.snapshot.empty()) {
-      // Only the cluster's bootstrap snapshot (the empty initial state) can be
-      // installed so far: the leader never compacts its log.
-      if (!rd.snapshot.data.empty()) {
-        Stop(
-            Status::NotSupported("installing a ledger snapshot from the leader is not supported "
-                                 "yet (snapshot at " +
-                                 std::to_string(rd.snapshot.metadata.index) + ")"));
+      // The cluster's bootstrap snapshot (no data: the empty initial state), or a
+      // ledger snapshot whose ledger Step installed before the core took it.
+      if (!rd.snapshot.data.empty() && applied_index_ < rd.snapshot.metadata.index) {
+        Stop(Status::FailedPrecondition("the Raft core took the snapshot at " +
+                                        std::to_string(rd.snapshot.metadata.index) +
+                                        " but the ledger is at " + std::to_string(applied_index_)));
         break;
       }
+      snapshot_candidate_.reset();  // the log now starts after the received snapshot
       if (Status conf = log_->SetConfState(rd.snapshot.metadata.conf_state); !conf.ok()) {
         Stop(conf.WithContext("recording the snapshot's membership"));
         break;
@@ -364,12 +676,30 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sende
     }
     core_->Advance(rd);
   }
+  // The snapshot message is small (a descriptor); the follower fetches the ledger
+  // itself. Take it as delivered: the leader then probes again after the follower's
+  // next answer, which re-sends the snapshot until the follower has installed it.
+  for (uint64_t to : snapshots_sent) core_->ReportSnapshot(to, /*delivered=*/true);
+  MaybeCompact();
   CompleteReads();
   return alarm_;
 }
 
 Status ReplicatedLedger::ApplyEntry(const raft::Entry& entry) {
-  if (entry.index <= applied_index_) return Status::OK();  // applied before a restart
+  if (entry.index <= applied_index_) {
+    // The ledger holds it already. The core hands such entries out only when the
+    // ledger is ahead of it — a ledger installed from a snapshot newer than the Raft
+    // snapshot (the checkpoint was made later), or a restart before the Raft log
+    // caught up with an installed ledger. The ledger skips them, but the core and the
+    // Raft log must still see each membership change (replaying a suffix of changes
+    // on a membership that already has them ends in the same membership).
+    if (entry.type != raft::EntryType::kConfChange) return Status::OK();
+    VELLUM_ASSIGN_OR_RETURN(raft::ConfChange change, raft::DecodeConfChange(entry.data));
+    const raft::ConfState conf = core_->ApplyConfChange(change);
+    VELLUM_RETURN_IF_ERROR(log_->SetConfState(conf));
+    if (on_membership_change_) on_membership_change_(change, conf);
+    return Status::OK();
+  }
   if (entry.type == raft::EntryType::kConfChange) return ApplyConfChange(entry);
   if (entry.data.empty()) {
     // A leader's no-op: nothing to apply, nothing to record (replaying it is free).

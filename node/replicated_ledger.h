@@ -23,6 +23,17 @@
 //     command's effects (table "__vellum_node"), so a restart neither loses nor
 //     repeats a command.
 //
+// Log compaction and snapshots. Every snapshot_interval_entries applied entries the
+// node records a Raft snapshot whose data is a ledger snapshot descriptor
+// (node/ledger_snapshot.h: Raft index, ledger version, state root, log head), not the
+// ledger, and compacts its Raft log up to it; the ledger is synced first, since the
+// entries compacted away can no longer rebuild it. A follower that needs entries the
+// leader compacted receives the snapshot and, before the core sees it (Step), fetches
+// a checkpoint of the sender's ledger through options.fetch_snapshot, audits it, checks
+// it against the descriptor, and swaps it in for its own ledger (crash-safely: see
+// InstallSnapshot in the .cc). Only then does the Raft core take the snapshot and
+// persist it. The fetch blocks the caller (the node's loop) while it runs.
+//
 // Thread safety: none; one thread (the node's event loop) drives it.
 
 #ifndef VELLUM_NODE_REPLICATED_LEDGER_H_
@@ -39,6 +50,7 @@
 #include <vector>
 
 #include "crypto/secure_bytes.h"
+#include "node/ledger_snapshot.h"
 #include "node/node_command.h"
 #include "raft/durable/durable_log.h"
 #include "raft/entry_auth.h"
@@ -81,6 +93,32 @@ struct ReplicatedLedgerOptions {
   // A proposal not applied within this many ticks fails with Unavailable (its
   // outcome is then unknown to the client: it may still commit).
   int proposal_timeout_ticks = 100;
+
+  // --- Raft log compaction and snapshots
+  // Once the applied index is this many entries past the last snapshot, the node
+  // takes the next snapshot (the ledger's state at the applied index). 0: never
+  // compact (followers that fall behind then always catch up from the log).
+  uint64_t snapshot_interval_entries = 10000;
+  // The log is compacted up to that snapshot only once this many more entries have
+  // been applied, so a follower that lags by fewer entries than this catches up from
+  // the log instead of fetching the whole ledger. The Raft log therefore holds
+  // between this many and snapshot_interval_entries + this many applied entries.
+  uint64_t snapshot_tail_entries = 1000;
+  // Fetches a checkpoint of node `leader_id`'s ledger (the node whose Raft snapshot
+  // carried `descriptor`) into the directory `into_dir`, which does not exist; the
+  // node audits it afterwards, so the hook need not trust or check what it fetched.
+  // Called synchronously from Step: the node (its event loop) waits while it runs.
+  // Unset: a follower that needs a snapshot cannot catch up (it reports that and
+  // keeps trying).
+  using FetchSnapshot = std::function<Status(const LedgerSnapshotDescriptor& descriptor,
+                                             uint64_t leader_id, const std::string& into_dir)>;
+  FetchSnapshot fetch_snapshot;
+  // After a fetch or a check failed, snapshots are refused for this many ticks (the
+  // leader offers the snapshot again after each heartbeat answer).
+  int snapshot_retry_ticks = 20;
+  // How long installing a snapshot waits for other threads to drop their references to
+  // the old ledger (shared_db) before giving up and retrying later.
+  uint64_t ledger_release_timeout_micros = 10'000'000;
 };
 
 struct WriteResult {
@@ -121,6 +159,15 @@ class ReplicatedLedger {
   // The member records the ledger holds: node id -> the context of the change that
   // added it (empty map before the first change).
   Result<std::map<uint64_t, std::string>> MemberRecords();
+  // Called when a snapshot from the leader replaces this node's ledger: first with
+  // nullptr before the old ledger closes (drop every reference to it: installing waits
+  // until shared_db() is the only one left), then with the new ledger once it is open
+  // (also when installing failed and the old ledger was reopened). The member records,
+  // the applied index and the tables may all have changed: reload what was cached.
+  using LedgerReplacedCallback = std::function<void(std::shared_ptr<DB> ledger)>;
+  void set_on_ledger_replaced(LedgerReplacedCallback callback) {
+    on_ledger_replaced_ = std::move(callback);
+  }
   // A linearizable read barrier: `done` runs with OK once this node has applied
   // everything committed when the barrier was confirmed by a quorum; reads of the
   // ledger then see every write acknowledged before the barrier began.
@@ -139,13 +186,24 @@ class ReplicatedLedger {
   const Status& alarm() const { return alarm_; }
   // Alarms raised by the core about refused peer messages (kept, bounded).
   const std::vector<std::string>& peer_alarms() const { return peer_alarms_; }
+  // The ledger; it changes when a snapshot is installed (see set_on_ledger_replaced).
   DB* db() { return db_.get(); }
+  std::shared_ptr<DB> shared_db() const { return db_; }
+  // Snapshot activity, for status pages and tests.
+  struct SnapshotStats {
+    uint64_t snapshot_index = 0;  // the Raft log's snapshot (its first index - 1)
+    uint64_t snapshots_taken = 0;
+    uint64_t snapshots_installed = 0;
+    uint64_t install_failures = 0;
+    Status last_install_error;  // OK, or why the last install failed
+  };
+  SnapshotStats snapshot_stats() const;
   raft::NodeStatus status() const { return core_->GetStatus(); }
   bool is_leader() const;
   uint64_t leader() const;
   uint64_t applied_index() const { return applied_index_; }
   // The state root of the ledger's latest version.
-  CommitInfo latest() { return db_->Latest(); }
+  CommitInfo latest() { return db_ ? db_->Latest() : CommitInfo{}; }
 
   // For tests: proposes a command as given (attestation included); no callback.
   Status ProposeCommandForTesting(const NodeCommand& command);
@@ -173,6 +231,25 @@ class ReplicatedLedger {
   // `creates_table[i]` says whether op i is a put that creates its table.
   Status CheckWrite(const ClientWrite& write, std::set<std::string, std::less<>>* tables,
                     std::vector<bool>* creates_table) const;
+  // Opens dir/ledger into db_ (creating it when missing only if `create`).
+  Status OpenLedger(bool create);
+  // Finishes or undoes a ledger swap a crash interrupted (InstallSnapshot), and
+  // returns the Raft index of the snapshot marker (0: none).
+  Result<uint64_t> RecoverLedgerSwap();
+  std::string MarkerPath() const { return options_.dir + "/snapshot.pending"; }
+  // Removes the marker once the Raft log holds everything the ledger applied.
+  void MaybeClearSnapshotMarker();
+  // Reads what the node caches from its ledger: the applied index, the tables.
+  Status LoadLedgerState();
+  // The fetch-check-swap of a snapshot with data, before the core sees it (Step).
+  Status MaybeInstallSnapshot(const raft::Message& message);
+  Status InstallSnapshot(const LedgerSnapshotDescriptor& descriptor, uint64_t from);
+  // Opens the fetched ledger and checks it: audit, descriptor, applied index.
+  Status CheckIncomingLedger(const LedgerSnapshotDescriptor& descriptor, const std::string& path);
+  // Closes db_ once no other thread holds it (see set_on_ledger_replaced).
+  Status ReleaseLedger();
+  // Records a snapshot and compacts the Raft log when due (after applying).
+  void MaybeCompact();
   Status ApplyEntry(const raft::Entry& entry);
   Status ApplyCommand(const raft::Entry& entry, const NodeCommand& command);
   Status ApplyConfChange(const raft::Entry& entry);
@@ -189,7 +266,8 @@ class ReplicatedLedger {
 
   ReplicatedLedgerOptions options_;
   RandomSource* random_ = nullptr;
-  std::unique_ptr<DB> db_;
+  Options db_options_;
+  std::shared_ptr<DB> db_;
   std::unique_ptr<raft::DurableLog> log_;
   std::unique_ptr<raft::RawNode> core_;
   crypto::SecureBytes replication_key_;
@@ -205,6 +283,15 @@ class ReplicatedLedger {
   std::map<uint64_t, PendingRead> pending_reads_;
   std::optional<PendingConfChange> pending_conf_change_;
   MembershipCallback on_membership_change_;
+  LedgerReplacedCallback on_ledger_replaced_;
+  // The next snapshot, recorded at its index and taken (the log compacted) once the
+  // tail after it is long enough.
+  std::optional<raft::Snapshot> snapshot_candidate_;
+  // A snapshot installed into the ledger but not yet in the Raft log (the marker file
+  // dir/snapshot.pending exists): its Raft index, or 0.
+  uint64_t pending_snapshot_marker_ = 0;
+  int snapshot_retry_tick_ = 0;  // refuse snapshots until this tick after a failure
+  SnapshotStats snapshot_stats_;
   // The ledger's tables (kept in step with what is applied).
   std::set<std::string, std::less<>> tables_;
   Status alarm_;

@@ -203,6 +203,20 @@ class DB {
   // empty `holders` makes the ledger its own holder again (threshold 1). Needs the
   // master key; InvalidArgument for a bad set, and then nothing changes.
   virtual Status SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) = 0;
+
+  // --- copies and durability
+  // Makes a consistent copy of the ledger in directory `dir` (which must not exist):
+  // every version committed before the call and none half-written, as one moment of
+  // the ledger. The copy is a ledger directory of its own that opens with the same
+  // master key (and needs no other file). Files are copied through the ledger's Env
+  // (the Env seam has no hard links), so the copy costs the ledger's size in I/O; the
+  // copy is synced before this returns. Safe while commits go on. AlreadyExists when
+  // `dir` exists, FailedPrecondition on a closed ledger, IOError.
+  virtual Status Checkpoint(const std::string& dir) = 0;
+  // Makes every version committed so far durable (for ledgers written with
+  // WriteOptions/Options sync = false): the write-ahead log is synced. IOError when
+  // the sync failed.
+  virtual Status SyncWrites() = 0;
 };
 
 }  // namespace vellum

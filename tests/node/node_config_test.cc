@@ -104,6 +104,31 @@ TEST(NodeConfig, MistakesAreErrorsNamingTheKey) {
   ExpectError("", "mapping");
 }
 
+TEST(NodeConfig, SnapshotSettingsParseAndRoundTrip) {
+  auto defaults = ParseNodeConfig(kFull, "/x");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->snapshot_interval_entries, 10000u);
+  EXPECT_EQ(defaults->snapshot_tail_entries, 1000u);
+  const std::string yaml =
+      Replace(kFull, "  tick_ms: 50",
+              "  tick_ms: 50\n  snapshot_interval_entries: 20\n  snapshot_tail_entries: 0\n"
+              "  snapshot_max_bytes: 2097152\n  snapshot_fetch_timeout_ms: 5000");
+  auto c = ParseNodeConfig(yaml, "/x");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->snapshot_interval_entries, 20u);
+  EXPECT_EQ(c->snapshot_tail_entries, 0u);
+  EXPECT_EQ(c->snapshot_max_bytes, 2097152u);
+  EXPECT_EQ(c->snapshot_fetch_timeout_ms, 5000u);
+  auto again = ParseNodeConfig(FormatNodeConfig(*c), "");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->snapshot_interval_entries, 20u);
+  EXPECT_EQ(again->snapshot_fetch_timeout_ms, 5000u);
+  ExpectError(Replace(kFull, "  tick_ms: 50", "  tick_ms: 50\n  snapshot_max_bytes: 10"),
+              "snapshot_max_bytes");
+  ExpectError(Replace(kFull, "  tick_ms: 50", "  tick_ms: 50\n  snapshot_interval: 10"),
+              "raft.snapshot_interval");
+}
+
 TEST(NodeConfig, MissingFileIsAnError) {
   auto c = LoadNodeConfig("/nonexistent/vellum/node.yaml");
   ASSERT_FALSE(c.ok());

@@ -5,7 +5,10 @@
 // its own in-memory Env under a fault-injecting Env — with a seeded network that
 // drops, duplicates, delays and reorders messages and makes symmetric and one-way
 // partitions, crashes that lose every unsynced byte, restarts, skewed timers, and
-// clients writing (Propose) and reading (ReadBarrier, then a verified Get).
+// clients writing (Propose) and reading (ReadBarrier, then a verified Get). Members
+// compact their Raft logs every few entries, so one that was down or cut off often
+// catches up by fetching a checkpoint of the sender's ledger (some arrive damaged
+// and must be refused) and installing it.
 //
 // Checked after every step: at most one leader per term; no member raised an
 // alarm; every ledger version applied anywhere has the same state root on every
@@ -27,6 +30,7 @@
 
 #include "base/fault_injection_env.h"
 #include "crypto/random.h"
+#include "node/checkpoint_archive.h"
 #include "node/replicated_ledger.h"
 #include "tests/node/test_authenticator.h"
 #include "tests/sim/linearizability.h"
@@ -37,6 +41,8 @@ namespace {
 constexpr int kShards = 10;
 constexpr int kSteps = 600;
 constexpr uint64_t kNodes = 3;
+constexpr uint64_t kSnapshotIntervalEntries = 16;
+constexpr uint64_t kSnapshotTailEntries = 4;
 
 using testing::TestAuthenticator;
 
@@ -49,6 +55,7 @@ struct Member {
   uint64_t tick_period = 1;
   uint64_t versions_checked = 0;
   int restarts = 0;
+  uint64_t installs = 0;  // snapshots installed before the last restart
 };
 
 struct Pending {
@@ -116,10 +123,13 @@ class NodeSimulation {
     }
     operations_ = lin.operations_checked;
     versions_ = reference.version;
+    for (auto& [id, m] : members_)
+      installs_ += m.installs + m.ledger->snapshot_stats().snapshots_installed;
     return "";
   }
 
   size_t operations() const { return operations_; }
+  uint64_t installs() const { return installs_; }
   uint64_t versions() const { return versions_; }
 
  private:
@@ -139,11 +149,40 @@ class NodeSimulation {
     o.random_seed = seed_ * 7 + id + static_cast<uint64_t>(m.restarts) * 1000;
     o.random = m.random.get();
     o.proposal_timeout_ticks = 60;
+    // Compact often, so that members that were down or cut off catch up through
+    // snapshots as well as through the log.
+    o.snapshot_interval_entries = kSnapshotIntervalEntries;
+    o.snapshot_tail_entries = kSnapshotTailEntries;
+    o.snapshot_retry_ticks = 10;
+    o.fetch_snapshot = [this, id](const LedgerSnapshotDescriptor&, uint64_t from,
+                                  const std::string& into) { return Fetch(from, id, into); };
     auto r = ReplicatedLedger::Open(o);
     if (!r.ok()) return r.status();
     m.ledger = std::move(r).value();
     m.versions_checked = 0;
     return Status::OK();
+  }
+
+  // The daemon's snapshot fetch, in process: a checkpoint of the sender's ledger in
+  // its Env, packed, sent over the (faulty) network, unpacked in the follower's Env.
+  Status Fetch(uint64_t from, uint64_t to, const std::string& into) {
+    Member& source = members_[from];
+    if (!source.ledger || cut_.contains({from, to}) || cut_.contains({to, from})) {
+      return Status::Unavailable("node " + std::to_string(from) + " cannot be reached");
+    }
+    const std::string checkpoint = "/node/checkpoint-out";
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(source.env.get(), checkpoint));
+    VELLUM_RETURN_IF_ERROR(source.ledger->db()->Checkpoint(checkpoint));
+    std::string archive;
+    Status packed = PackCheckpoint(source.env.get(), checkpoint, [&](std::string_view piece) {
+      archive.append(piece);
+      return Status::OK();
+    });
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(source.env.get(), checkpoint));
+    VELLUM_RETURN_IF_ERROR(packed);
+    // The network damages some transfers: the follower must refuse those.
+    if (rng_() % 100 < drop_percent_) archive[rng_() % archive.size()] ^= 0x10;
+    return UnpackCheckpoint(members_[to].env.get(), archive, into, uint64_t{1} << 30);
   }
 
   void Crash(uint64_t id) {
@@ -152,6 +191,7 @@ class NodeSimulation {
     // Power loss: nothing the process does from here reaches the disk, and every
     // byte not synced is gone.
     m.env->SetFilesystemActive(false);
+    m.installs += m.ledger->snapshot_stats().snapshots_installed;
     m.ledger.reset();
     VELLUM_CHECK(m.env->DropUnsyncedData().ok());
     m.env->SetFilesystemActive(true);
@@ -388,6 +428,7 @@ class NodeSimulation {
   std::map<uint64_t, Hash> roots_;
   size_t operations_ = 0;
   uint64_t versions_ = 0;
+  uint64_t installs_ = 0;
   std::string failure_;
 };
 
@@ -408,6 +449,7 @@ TEST_P(NodeSimulationTest, ReplicasAgreeAndClientsSeeALinearizableLedger) {
   if (const char* n = std::getenv("VELLUM_NODE_SIM_SEEDS")) seeds = std::atoi(n);
   size_t operations = 0;
   uint64_t versions = 0;
+  uint64_t installs = 0;
   for (int i = 0; i < seeds; ++i) {
     const uint64_t seed = static_cast<uint64_t>(GetParam()) * 100000 + static_cast<uint64_t>(i) + 1;
     NodeSimulation sim(seed);
@@ -415,9 +457,13 @@ TEST_P(NodeSimulationTest, ReplicasAgreeAndClientsSeeALinearizableLedger) {
     ASSERT_EQ(failure, "") << "replay: VELLUM_NODE_SIM_SEED=" << seed;
     operations += sim.operations();
     versions += sim.versions();
+    installs += sim.installs();
   }
-  std::printf("shard %d: %d seeds, %zu client operations checked, %llu ledger versions\n",
-              GetParam(), seeds, operations, static_cast<unsigned long long>(versions));
+  std::printf(
+      "shard %d: %d seeds, %zu client operations checked, %llu ledger versions, %llu "
+      "snapshots installed\n",
+      GetParam(), seeds, operations, static_cast<unsigned long long>(versions),
+      static_cast<unsigned long long>(installs));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, NodeSimulationTest, ::testing::Range(0, kShards));
