@@ -125,16 +125,6 @@ struct LedgerImpl::Writer {
   std::condition_variable cv;
 };
 
-struct LedgerImpl::PreparedGroup {
-  bool write = false;  // whether there is anything to write
-  std::vector<Writer*> accepted;
-  rocksdb::WriteBatch batch;
-  bool sync = false;
-  // Each changed table's trie, then the top trie; chained, to install once written.
-  std::vector<std::pair<trie::Trie*, trie::Trie::Prepared>> tries;
-  std::shared_ptr<State> next;
-};
-
 LedgerImpl::LedgerImpl(const Options& options, std::string path)
     : options_(options),
       path_(std::move(path)),
@@ -612,39 +602,15 @@ Result<CommitInfo> LedgerImpl::CommitWrites(const std::vector<WriteBatch::Op>& o
       group_ops += writer->ops->size();
     }
     lock.unlock();
-    // Prepared on top of the previous group, whose write may still be in flight.
-    PreparedGroup prepared = PrepareGroup(group);
-    // Versions are written in order, and at most one while the next group prepares:
-    // wait for the previous group's write, then let the next leader prepare on top of
-    // this group while this one is written.
-    Status previous;
-    {
-      std::unique_lock write_lock(write_mu_);
-      write_cv_.wait(write_lock, [this] { return !write_in_flight_; });
-      previous = write_error_;
-      write_in_flight_ = previous.ok() && prepared.write;
-    }
-    if (!previous.ok()) {
-      // What this group was prepared on was never written.
-      for (Writer* writer : group) {
-        if (writer->status.ok()) writer->status = previous;
-      }
-      prepared.write = false;
-    } else if (prepared.write) {
-      // Nothing is in flight and no other group prepares: the one moment pruning
-      // cannot race a commit.
-      MaybePrune(CurrentState()->version);
-    }
+    CommitGroup(group);
     lock.lock();
-    for (size_t i = 0; i < group.size(); ++i) queue_.pop_front();
-    if (!queue_.empty()) queue_.front()->cv.notify_one();
-    lock.unlock();
-    if (prepared.write) FinishGroup(&prepared);
-    lock.lock();
-    for (Writer* writer : group) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      Writer* writer = queue_.front();
+      queue_.pop_front();
       writer->done = true;
       if (writer != &w) writer->cv.notify_one();
     }
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
   }
   if (!w.status.ok()) return w.status;
   return w.info;
@@ -675,11 +641,7 @@ Status LedgerImpl::CheckConflicts(
     if (it == base.tables.end()) continue;  // covered by the table check (or created here)
     VELLUM_ASSIGN_OR_RETURN(auto keys, keys_->ForTable(it->second.id));
     crypto::Hash256 key_hash = keys->key_hash.Hash(AsBytes(key));
-    // Written in this group, or by the previous group, whose write (history records
-    // included) may still be in flight.
-    if (group_keys.contains({it->second.id, key_hash}) ||
-        (inflight_version_ > reads.snapshot_version &&
-         inflight_keys_.contains({it->second.id, key_hash}))) {
+    if (group_keys.contains({it->second.id, key_hash})) {
       return Status::Aborted("conflict: a key this transaction used in table '" + table +
                              "' is written by a concurrent commit");
     }
@@ -693,18 +655,13 @@ Status LedgerImpl::CheckConflicts(
   return Status::OK();
 }
 
-LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& group) {
-  PreparedGroup result;
-  {
-    std::lock_guard write_lock(write_mu_);
-    if (!write_error_.ok()) {
-      for (Writer* w : group) w->status = write_error_;
-      return result;
-    }
+void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
+  if (!write_error_.ok()) {
+    for (Writer* w : group) w->status = write_error_;
+    return;
   }
-  std::shared_ptr<const State> base = tip_ != nullptr ? tip_ : CurrentState();
+  std::shared_ptr<const State> base = CurrentState();
   const uint64_t version = base->version + 1;
-  rocksdb::WriteBatch& batch = result.batch;
 
   // What the group changes, table by table.
   struct Pending {
@@ -718,6 +675,7 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
   std::vector<logchain::WriteSetOp> log_ops;
   std::vector<Writer*> accepted;
   uint64_t tables_created = 0;  // in this group: table ids are version << 16 | n
+  rocksdb::WriteBatch batch;
   // Key and value records, added to `batch` sorted: the memtable's skiplist inserts a
   // sorted run far faster than scattered keys (each insert starts from the last one).
   std::vector<std::pair<std::string, Bytes>> key_records;
@@ -884,14 +842,13 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
 
   auto fail_all = [&](const Status& status) {
     for (Writer* w : accepted) w->status = status;
-    return std::move(result);
   };
   if (!group_status.ok()) return fail_all(group_status);
-  if (accepted.empty()) return result;
+  if (accepted.empty()) return;
   CommitInfo unchanged{base->version, base->top_root.hash, base->log_size, base->log_head};
   if (log_ops.empty()) {
     for (Writer* w : accepted) w->info = unchanged;
-    return result;
+    return;
   }
 
   for (auto [records, family] : {std::pair{&key_records, kKeys}, {&value_records, kValues}}) {
@@ -923,12 +880,12 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
       record.append(AsChars(tag));
       batch.Put(cf(kHistory), format::HistoryKey(table_id, key_hash, version), record);
     }
-    auto trie_prepared = (*trie)->PrepareChained(version, std::move(trie_ops));
-    if (!trie_prepared.ok()) return fail_all(trie_prepared.status());
+    auto result = (*trie)->Prepare(version, std::move(trie_ops));
+    if (!result.ok()) return fail_all(result.status());
     for (auto& [name, table] : tables) {
-      if (table.id == table_id) table.root = trie_prepared->info.root;
+      if (table.id == table_id) table.root = result->info.root;
     }
-    prepared.emplace_back(*trie, std::move(trie_prepared).value());
+    prepared.emplace_back(*trie, std::move(result).value());
   }
   std::vector<trie::TrieOp> top_ops;
   for (const auto& name : touched_names) {
@@ -941,7 +898,7 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
       top_op.value = format::EncodeTableEntry({it->second.id, it->second.root});
     top_ops.push_back(std::move(top_op));
   }
-  auto top_prepared = top_->PrepareChained(version, std::move(top_ops));
+  auto top_prepared = top_->Prepare(version, std::move(top_ops));
   if (!top_prepared.ok()) return fail_all(top_prepared.status());
   const trie::TrieRoot new_top_root = top_prepared->info.root;
 
@@ -979,13 +936,25 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
   for (const auto& [trie, p] : prepared) node_store_->AddToWriteBatch(p.batch, &batch);
   node_store_->AddToWriteBatch(top_prepared->batch, &batch);
 
-  // 6. Everything is prepared: chain the tries, so that the next group builds on this
-  //    one, and hand the write to FinishGroup.
-  prepared.emplace_back(top_.get(), std::move(top_prepared).value());
-  for (auto& [trie, p] : prepared) trie->Chain(&p);
-  result.tries = std::move(prepared);
-  result.sync =
+  rocksdb::WriteOptions write_options;
+  write_options.sync =
       std::any_of(accepted.begin(), accepted.end(), [](const Writer* w) { return w->sync; });
+  rocksdb::Status s = rocks_->Write(write_options, &batch);
+  if (!s.ok()) {
+    Status failed = RocksStatus(s, "committing version " + std::to_string(version));
+    write_error_ = Status::IOError("the ledger stopped taking writes after a failed commit (" +
+                                   failed.message() + "); reopen it");
+    return fail_all(failed);
+  }
+
+  // 6. Durable: make it current.
+  for (auto& [trie, p] : prepared) {
+    Status installed = trie->Install(std::move(p));
+    VELLUM_CHECK_MSG(installed.ok(), "installing a written trie version failed");
+  }
+  Status installed = top_->Install(std::move(top_prepared).value());
+  VELLUM_CHECK_MSG(installed.ok(), "installing a written top trie version failed");
+
   auto next = std::make_shared<State>();
   next->version = version;
   next->top_root = new_top_root;
@@ -994,54 +963,13 @@ LedgerImpl::PreparedGroup LedgerImpl::PrepareGroup(const std::vector<Writer*>& g
   next->log_head = sealed->entry_hash;
   next->log = std::move(log);
   next->tables = std::move(tables);
-  result.next = next;
-  result.accepted = std::move(accepted);
-  result.write = true;
-  tip_ = std::move(next);
-  inflight_keys_ = std::move(group_keys);
-  inflight_version_ = version;
-  return result;
-}
-
-void LedgerImpl::FinishGroup(PreparedGroup* group) {
-  const uint64_t version = group->next->version;
-  rocksdb::WriteOptions write_options;
-  write_options.sync = group->sync;
-  rocksdb::Status s = rocks_->Write(write_options, &group->batch);
-  if (!s.ok()) {
-    Status failed = RocksStatus(s, "committing version " + std::to_string(version));
-    for (Writer* w : group->accepted) w->status = failed;
-    std::lock_guard write_lock(write_mu_);
-    write_error_ = Status::IOError("the ledger stopped taking writes after a failed commit (" +
-                                   failed.message() + "); reopen it");
-    write_in_flight_ = false;
-    write_cv_.notify_all();
-    return;
-  }
-
-  // Durable: make it current.
-  for (auto& [trie, p] : group->tries) {
-    Status installed = trie->Install(std::move(p));
-    VELLUM_CHECK_MSG(installed.ok(), "installing a written trie version failed");
-  }
-  const State& next = *group->next;
-  CommitInfo info{version, next.top_root.hash, next.log_size, next.log_head};
+  CommitInfo info{version, new_top_root.hash, header.index, sealed->entry_hash};
   {
     std::lock_guard lock(state_mu_);
-    if (state_->oldest_version > next.oldest_version) {
-      // Pruned since this group was prepared. (A copy: the next group may be reading
-      // this state as its base.)
-      auto pruned = std::make_shared<State>(next);
-      pruned->oldest_version = state_->oldest_version;
-      state_ = std::move(pruned);
-    } else {
-      state_ = group->next;
-    }
+    state_ = next;
   }
-  for (Writer* w : group->accepted) w->info = info;
-  std::lock_guard write_lock(write_mu_);
-  write_in_flight_ = false;
-  write_cv_.notify_all();
+  for (Writer* w : accepted) w->info = info;
+  MaybePrune(version);
 }
 
 void LedgerImpl::MaybePrune(uint64_t version) {

@@ -139,13 +139,8 @@ class LedgerImpl final : public DB {
   Status LoadCatalog(State* state);
   Status RequireKeys(std::string_view operation) const;
 
-  // Commit pipeline. A group of writers is prepared (validated, encrypted, its tries
-  // and log entry built) on top of the previous group, whose write may still be in
-  // flight, and then written, installed and published by FinishGroup; one group is
-  // written while the next prepares.
-  struct PreparedGroup;
-  PreparedGroup PrepareGroup(const std::vector<Writer*>& group);
-  void FinishGroup(PreparedGroup* group);
+  // Commit pipeline.
+  void CommitGroup(const std::vector<Writer*>& group);
   Status CheckConflicts(const State& base, const ReadSet& reads,
                         const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys);
   Result<uint64_t> LastChange(uint64_t table_id, const crypto::Hash256& key_hash);
@@ -247,23 +242,12 @@ class LedgerImpl final : public DB {
 
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;
-  // Leader only (the writer at the front of queue_ until it hands its group to
-  // FinishGroup): the state after the last prepared group, written or not, which the
-  // next group builds on (null: state_); the keys that group writes, which a
-  // transaction's conflict check must see before they reach the history records; and
-  // the last pruning point.
-  std::shared_ptr<const State> tip_;
-  std::set<std::pair<uint64_t, crypto::Hash256>> inflight_keys_;
-  uint64_t inflight_version_ = 0;  // the version that writes inflight_keys_
-  uint64_t last_prune_ = 0;
+  uint64_t last_prune_ = 0;  // leader only
   // Versions below this may be pruned at any moment: it moves before pruning deletes
   // anything, so a read that fails on a version below it failed because of pruning.
   std::atomic<uint64_t> prune_floor_{0};
-  // The write in flight, and the error of a failed one: its outcome is unknown
-  // (RocksDB may replay it after a restart), so no later commit may build on the state.
-  std::mutex write_mu_;
-  std::condition_variable write_cv_;
-  bool write_in_flight_ = false;
+  // Set (by the leader) when a commit's write failed: its outcome is unknown (RocksDB
+  // may replay it after a restart), so no later commit may build on the state.
   Status write_error_;
   bool closed_ = false;
 };

@@ -287,13 +287,6 @@ class TrieImpl final : public Trie {
     return pipeline_status_;
   }
 
-  Result<Prepared> PrepareChained(uint64_t version, std::vector<TrieOp> ops) override;
-  void Chain(Prepared* prepared) override;
-  void ResetChain() override {
-    chain_head_.reset();
-    chain_pending_.clear();
-  }
-
   Result<std::optional<Bytes>> Get(uint64_t version, ByteView key) const override {
     VELLUM_ASSIGN_OR_RETURN(TrieRoot root, RootAt(version));
     Result<std::optional<Bytes>> result = GetAtRoot(root, key);
@@ -1087,16 +1080,6 @@ class TrieImpl final : public Trie {
   std::optional<Prepared> written_;          // the commit in flight, owned here
   std::shared_ptr<Node> retired_root_node_;  // the previous head's, freed here
 
-  // Chained commits (PrepareChained). Only the preparing thread touches these.
-  struct ChainHead {
-    uint64_t base_version = 0;  // the version it was prepared on
-    uint64_t version = 0;
-    TrieRoot root;
-    std::shared_ptr<Node> root_node;
-  };
-  std::optional<ChainHead> chain_head_;  // the last chained commit, installed or not
-  PendingNodes chain_pending_;           // the nodes chain_head_ wrote that left memory
-
   std::thread writer_;
   std::mutex writer_mu_;
   std::condition_variable writer_cv_;
@@ -1273,54 +1256,6 @@ std::future<Result<CommitInfo>> TrieImpl::CommitPipelined(uint64_t version,
     shared_promise->set_value(p.info);
   });
   return future;
-}
-
-Result<Trie::Prepared> TrieImpl::PrepareChained(uint64_t version, std::vector<TrieOp> ops) {
-  uint64_t latest;
-  TrieRoot latest_root;
-  {
-    std::shared_lock lock(mu_);
-    latest = latest_version_;
-    latest_root = latest_root_;
-  }
-  if (chain_head_.has_value() && chain_head_->version == latest) {
-    // Installed: the store holds everything it wrote.
-    chain_head_.reset();
-    chain_pending_.clear();
-  }
-  if (!chain_head_.has_value()) {
-    return PrepareOn(latest, latest_root, RootSlot(latest_root), version, std::move(ops), nullptr,
-                     /*collect_nodes=*/true);
-  }
-  if (chain_head_->base_version != latest) {
-    return Status::FailedPrecondition(
-        "chained trie commit " + std::to_string(version) + " would build on version " +
-        std::to_string(chain_head_->version) + ", which builds on " +
-        std::to_string(chain_head_->base_version) + " while the latest installed is " +
-        std::to_string(latest) + ": at most one chained commit may be uninstalled");
-  }
-  ChildRef root_slot;
-  const TrieRoot& base_root = chain_head_->root;
-  if (!(base_root.node_version == 0 && base_root.hash == scheme_.EmptyRoot())) {
-    root_slot.ref = NodeRef::Hash(base_root.hash);
-    root_slot.version = base_root.node_version;
-    root_slot.node = chain_head_->root_node;
-  }
-  return PrepareOn(chain_head_->version, base_root, std::move(root_slot), version, std::move(ops),
-                   &chain_pending_, /*collect_nodes=*/true);
-}
-
-void TrieImpl::Chain(Prepared* prepared) {
-  auto* state = static_cast<PreparedState*>(prepared->state.get());
-  VELLUM_CHECK(state != nullptr);
-  // The commit built on (if any) is written by the time the next PrepareChained runs
-  // (at most one may be uninstalled then), so only this one's nodes need keeping.
-  chain_pending_.clear();
-  chain_pending_.reserve(state->nodes.size());
-  for (auto& node : state->nodes) chain_pending_.insert(std::move(node));
-  state->nodes.clear();
-  chain_head_ =
-      ChainHead{state->base_version, prepared->info.version, state->root, state->root_node};
 }
 
 Status TrieImpl::Install(Prepared prepared) {

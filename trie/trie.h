@@ -201,25 +201,6 @@ class Trie {
   // write, if one failed.
   virtual Status FlushPipeline() = 0;
 
-  // Chained two-phase commits, for a caller that pipelines its own store writes (the
-  // ledger writes version N together with its own records while it prepares N+1):
-  // PrepareChained prepares `ops` as `version` on top of the last chained commit,
-  // installed or not (the nodes that commit wrote are taken from memory, never read
-  // back from a store that may not hold them yet), or on the latest version when no
-  // chained commit is outstanding. It changes nothing: a result that is dropped needs
-  // no undo. Chain(prepared) makes that result the base of the next PrepareChained;
-  // the caller then writes its batch and calls Install, in version order.
-  //
-  // At most one chained commit may be uninstalled when PrepareChained is called (the
-  // one it builds on); otherwise FailedPrecondition. ResetChain forgets the chain (for
-  // a caller whose write failed; nothing chained may be in flight). PrepareChained,
-  // Chain and ResetChain must not run concurrently with each other or with Commit,
-  // Prepare or CommitPipelined; Install of the commit being built on may run
-  // concurrently with them, and so may readers and Prune.
-  virtual Result<Prepared> PrepareChained(uint64_t version, std::vector<TrieOp> ops) = 0;
-  virtual void Chain(Prepared* prepared) = 0;
-  virtual void ResetChain() = 0;
-
   // Verified read at `version`: the value, or std::nullopt if the key is absent.
   virtual Result<std::optional<Bytes>> Get(uint64_t version, ByteView key) const = 0;
   // The same against an explicit root (e.g. one recorded elsewhere, like a table root

@@ -26,10 +26,7 @@
 // Versions. Each commit makes a new version (1, 2, ...). Concurrent commits are
 // grouped: writers that arrive while a commit is in flight are committed together
 // as the next version, sharing one log entry and one sync, and each receives that
-// version's CommitInfo. Groups are pipelined: the next group is prepared (encrypted,
-// hashed into the tries, sealed into its log entry) while the previous one is being
-// written and synced; a version becomes visible to readers only once written, and
-// versions are written in order.
+// version's CommitInfo.
 //
 // Thread safety: every method may be called concurrently from any thread, except
 // Close, which must not overlap other calls. One process at a time may open a

@@ -397,12 +397,11 @@ TEST(DBWrite, ConcurrentWritersAreGroupedAndAllLand) {
                             << report->findings.front().problem;
 }
 
-// The commit pipeline prepares a group on top of the previous one while that one is
-// written. Transactions that increment shared counters must still never lose an
-// update (a conflict with the group in flight is an abort, not a stale read), with
-// plain writers, readers and pruning running alongside; every acknowledged commit must
-// survive a reopen, and the audit must pass.
-TEST(DBWrite, PipelinedGroupsKeepTransactionsSerializable) {
+// Transactions that increment shared counters, grouped with plain writers, while
+// readers read and pruning runs: no update may be lost (a conflict is an abort, never
+// a stale read), no read may fail because the version it reads was pruned under it,
+// every acknowledged commit survives a reopen, and the audit passes.
+TEST(DBWrite, ConcurrentTransactionsNeverLoseAnUpdate) {
   LedgerDir dir;
   Options options = dir.DefaultOptions();
   options.retained_versions = 8;  // pruning runs between groups
@@ -432,6 +431,8 @@ TEST(DBWrite, PipelinedGroupsKeepTransactionsSerializable) {
         for (;;) {
           auto txn = db->BeginTransaction();
           auto current = txn->Get("t", key);
+          // A snapshot that pruning overtook is an abort, like a conflict: retry.
+          if (current.status().code() == StatusCode::kAborted) continue;
           if (!current.ok() || !current->has_value()) {
             fail("transaction read: " + current.status().ToString());
             return;

@@ -466,11 +466,10 @@ TEST(FaultInjectionTest, FailedWriteOrSyncDuringCommitsIsAnErrorAndRecovers) {
   CommitsUnderFaults(testing::TestSeed(300), /*strict=*/false);
 }
 
-// Concurrent writers keep the commit pipeline full: a group is prepared on top of the
-// group being written. When that write or its sync fails, the group built on it must
-// fail too, never be acknowledged: after a power loss every acknowledged commit is
-// there, and the ledger audits clean.
-TEST(FaultInjectionTest, FailedWriteWithAGroupPreparedOnTopFailsThatGroupToo) {
+// Concurrent writers, grouped, when a write or sync fails: the writers of the failed
+// group and every later one get an error, never an acknowledgement; after a power
+// loss every acknowledged commit is there, and the ledger audits clean.
+TEST(FaultInjectionTest, FailedWriteUnderConcurrentWritersLosesNoAcknowledgedCommit) {
   const uint64_t first_seed = testing::TestSeed(900);
   for (uint64_t n : {3, 7, 12, 20}) {
     for (Fault kind : {Fault::kWrite, Fault::kSync}) {
