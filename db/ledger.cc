@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "crypto/aead.h"
 #include "crypto/random.h"
@@ -27,6 +28,11 @@ constexpr const char* kFamilyNames[kFamilyCount] = {
 
 // A group commits at most this many operations (later writers wait for the next one).
 constexpr size_t kMaxGroupOps = 100'000;
+// How long a leader waits for the writers of the previous group to queue again. A few
+// scheduling delays: long enough for a thread that commits in a loop to come back,
+// short beside a sync (hundreds of microseconds), and paid only when fewer writers
+// are queued than were active at the last commit.
+constexpr auto kGroupJoinWait = std::chrono::microseconds(200);
 // Writers with at least this many operations hash and encrypt them on the hash
 // threads.
 constexpr size_t kParallelSealMinOps = 256;
@@ -591,9 +597,21 @@ Result<CommitInfo> LedgerImpl::CommitWrites(const std::vector<WriteBatch::Op>& o
   w.sync = sync;
   std::unique_lock lock(queue_mu_);
   queue_.push_back(&w);
+  // A leader may be waiting for writers to join its group (below).
+  if (queue_.front() != &w) queue_.front()->cv.notify_one();
   while (!w.done && queue_.front() != &w) w.cv.wait(lock);
   if (!w.done) {
-    // Leader: take the queue as it is now, within the group limit.
+    // Leader. The writers of the group just committed are on their way back (a
+    // thread that commits in a loop re-queues within microseconds); without them the
+    // writers split into two groups that alternate, each paying a whole sync. So wait
+    // briefly until as many writers are queued as were active at the last commit.
+    if (queue_.size() < expected_writers_) {
+      const auto deadline = std::chrono::steady_clock::now() + kGroupJoinWait;
+      while (queue_.size() < expected_writers_ &&
+             w.cv.wait_until(lock, deadline) != std::cv_status::timeout) {
+      }
+    }
+    // Take the queue as it is now, within the group limit.
     std::vector<Writer*> group;
     size_t group_ops = 0;
     for (Writer* writer : queue_) {
@@ -610,6 +628,7 @@ Result<CommitInfo> LedgerImpl::CommitWrites(const std::vector<WriteBatch::Op>& o
       writer->done = true;
       if (writer != &w) writer->cv.notify_one();
     }
+    expected_writers_ = group.size() + queue_.size();
     if (!queue_.empty()) queue_.front()->cv.notify_one();
   }
   if (!w.status.ok()) return w.status;

@@ -243,6 +243,9 @@ class LedgerImpl final : public DB {
   std::mutex queue_mu_;
   std::deque<Writer*> queue_;
   uint64_t last_prune_ = 0;  // leader only
+  // Writers active at the last commit: its group and those queued behind it
+  // (guarded by queue_mu_).
+  size_t expected_writers_ = 0;
   // Versions below this may be pruned at any moment: it moves before pruning deletes
   // anything, so a read that fails on a version below it failed because of pruning.
   std::atomic<uint64_t> prune_floor_{0};
