@@ -19,6 +19,7 @@
 #include "crypto/random.h"
 #include "node/checkpoint_archive.h"
 #include "node/replicated_ledger.h"
+#include "tests/node/in_process_cluster.h"
 #include "tests/node/test_authenticator.h"
 
 namespace vellum::node {
@@ -213,35 +214,11 @@ TEST(DBCheckpoint, SyncWritesMakesUnsyncedCommitsSurvivePowerLoss) {
 
 // --- three members --------------------------------------------------------------
 
-class SnapshotCluster {
+class SnapshotCluster : public testing::InProcessCluster {
  public:
-  SnapshotCluster() : env_(NewMemEnv(11)), random_(77) {
-    keys_ = testing::TestNodeKeys(3);
-    for (uint64_t id = 1; id <= 3; ++id) {
-      auth_[id] = std::make_unique<TestAuthenticator>(id, &keys_);
-      EXPECT_TRUE(Start(id).ok());
-    }
-  }
-
-  Status Start(uint64_t id) {
-    ReplicatedLedgerOptions o;
-    o.node_id = id;
-    o.dir = Dir(id);
-    o.env = env_.get();
-    o.master_key_provider = [] { return MasterKey::FromBytes(std::string(32, '\x42')); };
-    o.authenticator = auth_[id].get();
-    o.initial_voters = {1, 2, 3};
-    o.random_seed = id;
-    o.random = &random_;
-    o.snapshot_interval_entries = 8;
-    o.snapshot_tail_entries = 2;
-    o.snapshot_retry_ticks = 5;
-    o.fetch_snapshot = [this](const LedgerSnapshotDescriptor&, uint64_t from,
-                              const std::string& into) { return Fetch(from, into); };
-    auto r = ReplicatedLedger::Open(o);
-    if (!r.ok()) return r.status();
-    nodes_[id] = std::move(r).value();
-    return Status::OK();
+  SnapshotCluster() : InProcessCluster(11, 77) {
+    keys() = testing::TestNodeKeys(3);
+    for (uint64_t id = 1; id <= 3; ++id) EXPECT_TRUE(Start(id).ok());
   }
 
   // What the daemon's fetch does, in process: a checkpoint of the sender's ledger,
@@ -251,68 +228,20 @@ class SnapshotCluster {
     const uint64_t source = fetch_from_ != 0 ? fetch_from_ : from;
     if (!up(source)) return Status::Unavailable("node " + std::to_string(source) + " is down");
     const std::string checkpoint = "/cluster/checkpoint";
-    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env_.get(), checkpoint));
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env(), checkpoint));
     VELLUM_RETURN_IF_ERROR(node(source).db()->Checkpoint(checkpoint));
     std::string archive;
-    VELLUM_RETURN_IF_ERROR(PackCheckpoint(env_.get(), checkpoint, [&](std::string_view piece) {
+    VELLUM_RETURN_IF_ERROR(PackCheckpoint(env(), checkpoint, [&](std::string_view piece) {
       archive.append(piece);
       return Status::OK();
     }));
-    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env_.get(), checkpoint));
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env(), checkpoint));
     if (corrupt_archive_) archive[archive.size() / 2] ^= 0x40;
-    return UnpackCheckpoint(env_.get(), archive, into, kMaxArchiveBytes);
+    return UnpackCheckpoint(env(), archive, into, kMaxArchiveBytes);
   }
 
   static std::string Dir(uint64_t id) { return "/cluster/n" + std::to_string(id); }
-  void Stop(uint64_t id) { nodes_.erase(id); }
-  ReplicatedLedger& node(uint64_t id) { return *nodes_.at(id); }
-  bool up(uint64_t id) const { return nodes_.contains(id); }
 
-  void Round(bool tick = true) {
-    for (auto& [id, n] : nodes_) {
-      if (tick) n->Tick();
-    }
-    for (auto& [id, n] : nodes_) n->Process(&in_flight_).IgnoreError();
-    std::vector<raft::Message> deliver = std::move(in_flight_);
-    in_flight_.clear();
-    for (const raft::Message& m : deliver) {
-      auto it = nodes_.find(m.to);
-      if (it == nodes_.end() || cut_.contains(m.to) || cut_.contains(m.from)) continue;
-      it->second->Step(m).IgnoreError();
-      if (crash_after_snapshot_ == m.to && m.type == raft::MessageType::kSnapshot &&
-          it->second->snapshot_stats().snapshots_installed > 0) {
-        // Gone before its next Process: the ledger is installed, the Raft log is not.
-        crash_after_snapshot_ = 0;
-        nodes_.erase(it);
-      }
-    }
-  }
-  uint64_t ElectLeader() {
-    for (int i = 0; i < 300; ++i) {
-      uint64_t lead = 0;
-      for (auto& [id, n] : nodes_) {
-        if (n->is_leader()) lead = id;
-      }
-      bool known = lead != 0;
-      for (auto& [id, n] : nodes_) known = known && n->leader() == lead;
-      if (known) return lead;
-      Round();
-    }
-    return 0;
-  }
-  Result<WriteResult> Write(const WriteBatch& batch) {
-    std::optional<Result<WriteResult>> result;
-    const uint64_t lead = ElectLeader();
-    if (lead == 0) return Status::Unavailable("no leader");
-    Status s = node(lead).Propose(batch, [&](Result<WriteResult> r) { result = std::move(r); });
-    if (!s.ok()) return s;
-    for (int i = 0; i < 200 && !result.has_value(); ++i) Round(i % 4 == 0);
-    if (!result.has_value()) return Status::Unavailable("no result");
-    return *result;
-  }
-  void Settle(int rounds = 20) {
-    for (int i = 0; i < rounds; ++i) Round();
-  }
   // Writes until every live member but `behind` has compacted its log past `behind`'s
   // last index.
   void WriteUntilCompactedPast(uint64_t behind, int start) {
@@ -320,7 +249,7 @@ class SnapshotCluster {
     for (int i = start; i < start + 200; ++i) {
       ASSERT_TRUE(Put("k" + std::to_string(i), "v" + std::to_string(i)).ok());
       bool compacted = true;
-      for (auto& [id, n] : nodes_) {
+      for (auto& [id, n] : nodes()) {
         if (id != behind) compacted = compacted && n->snapshot_stats().snapshot_index > last;
       }
       if (compacted) return;
@@ -337,21 +266,35 @@ class SnapshotCluster {
     EXPECT_EQ(node(a).latest().state_root, node(b).latest().state_root) << a << " vs " << b;
   }
 
-  std::set<uint64_t>& cut() { return cut_; }
-  Env* env() { return env_.get(); }
   int fetches() const { return fetches_; }
   void set_corrupt_archive(bool on) { corrupt_archive_ = on; }
   void set_fetch_from(uint64_t id) { fetch_from_ = id; }
   void crash_after_snapshot(uint64_t id) { crash_after_snapshot_ = id; }
 
+ protected:
+  ReplicatedLedgerOptions Options(uint64_t id) override {
+    ReplicatedLedgerOptions o;
+    o.dir = Dir(id);
+    o.master_key_provider = [] { return MasterKey::FromBytes(std::string(32, '\x42')); };
+    o.initial_voters = {1, 2, 3};
+    o.snapshot_interval_entries = 8;
+    o.snapshot_tail_entries = 2;
+    o.snapshot_retry_ticks = 5;
+    o.fetch_snapshot = [this](const LedgerSnapshotDescriptor&, uint64_t from,
+                              const std::string& into) { return Fetch(from, into); };
+    return o;
+  }
+  void AfterDelivery(const raft::Message& m) override {
+    if (crash_after_snapshot_ != m.to || m.type != raft::MessageType::kSnapshot ||
+        node(m.to).snapshot_stats().snapshots_installed == 0) {
+      return;
+    }
+    // Gone before its next Process: the ledger is installed, the Raft log is not.
+    crash_after_snapshot_ = 0;
+    Stop(m.to);
+  }
+
  private:
-  std::unique_ptr<Env> env_;
-  crypto::SeededRandom random_;
-  std::map<uint64_t, crypto::Ed25519KeyPair> keys_;
-  std::map<uint64_t, std::unique_ptr<TestAuthenticator>> auth_;
-  std::map<uint64_t, std::unique_ptr<ReplicatedLedger>> nodes_;
-  std::set<uint64_t> cut_;
-  std::vector<raft::Message> in_flight_;
   int fetches_ = 0;
   bool corrupt_archive_ = false;
   uint64_t fetch_from_ = 0;
@@ -421,6 +364,15 @@ TEST(LedgerSnapshotCluster, StoppedMemberCatchesUpThroughASnapshotAfterRestart) 
   c.ExpectSameLedger(behind, lead);
 }
 
+// The member refused every snapshot it fetched as Corruption, and installed none.
+void ExpectSnapshotRefused(const ReplicatedLedger& member) {
+  const ReplicatedLedger::SnapshotStats stats = member.snapshot_stats();
+  EXPECT_GT(stats.install_failures, 0u);
+  EXPECT_EQ(stats.snapshots_installed, 0u);
+  EXPECT_EQ(stats.last_install_error.code(), StatusCode::kCorruption)
+      << stats.last_install_error.ToString();
+}
+
 TEST(LedgerSnapshotCluster, DamagedArchiveIsRefusedThenRetried) {
   SnapshotCluster c;
   uint64_t lead = 0;
@@ -429,11 +381,7 @@ TEST(LedgerSnapshotCluster, DamagedArchiveIsRefusedThenRetried) {
   c.set_corrupt_archive(true);
   c.cut().clear();
   c.Settle(20);
-  const ReplicatedLedger::SnapshotStats stats = c.node(behind).snapshot_stats();
-  EXPECT_GT(stats.install_failures, 0u);
-  EXPECT_EQ(stats.snapshots_installed, 0u);
-  EXPECT_EQ(stats.last_install_error.code(), StatusCode::kCorruption)
-      << stats.last_install_error.ToString();
+  ExpectSnapshotRefused(c.node(behind));
   EXPECT_TRUE(c.node(behind).alarm().ok()) << "a refused snapshot does not stop the node";
   EXPECT_EQ(c.node(behind).latest().version, before.version);
   EXPECT_EQ(c.node(behind).latest().state_root, before.state_root);
@@ -456,11 +404,7 @@ TEST(LedgerSnapshotCluster, LedgerThatDoesNotMatchTheDescriptorIsRefused) {
   c.set_fetch_from(other);
   c.cut().clear();
   c.Settle(10);
-  const ReplicatedLedger::SnapshotStats stats = c.node(behind).snapshot_stats();
-  EXPECT_GT(stats.install_failures, 0u);
-  EXPECT_EQ(stats.snapshots_installed, 0u);
-  EXPECT_EQ(stats.last_install_error.code(), StatusCode::kCorruption)
-      << stats.last_install_error.ToString();
+  ExpectSnapshotRefused(c.node(behind));
   c.set_fetch_from(0);
   c.Settle(20);
   EXPECT_EQ(c.node(behind).snapshot_stats().snapshots_installed, 1u);

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "crypto/random.h"
+#include "tests/node/in_process_cluster.h"
 #include "tests/node/test_authenticator.h"
 
 namespace vellum::node {
@@ -27,99 +28,31 @@ std::string SecretFor(uint8_t fill) {
   return std::string(MasterKey::kSize, static_cast<char>(fill));
 }
 
-class TestCluster {
+class TestCluster : public testing::InProcessCluster {
  public:
-  explicit TestCluster(int n) : env_(NewMemEnv(7)), random_(99) {
-    keys_ = testing::TestNodeKeys(static_cast<uint64_t>(n));
+  explicit TestCluster(int n) : InProcessCluster(7, 99) {
+    keys() = testing::TestNodeKeys(static_cast<uint64_t>(n));
     for (uint64_t id = 1; id <= static_cast<uint64_t>(n); ++id) voters_.push_back(id);
     for (uint64_t id : voters_) {
-      auth_[id] = std::make_unique<TestAuthenticator>(id, &keys_);
       secrets_[id] = SecretFor(0x42);
       EXPECT_TRUE(Start(id).ok());
     }
   }
-
-  Status Start(uint64_t id) {
-    ReplicatedLedgerOptions o;
-    o.node_id = id;
-    o.dir = "/cluster/n" + std::to_string(id);
-    o.env = env_.get();
-    const std::string secret = secrets_[id];
-    o.master_key_provider = [secret] { return MasterKey::FromBytes(secret); };
-    o.authenticator = auth_[id].get();
-    o.initial_voters = voters_;
-    o.random_seed = id;
-    o.random = &random_;
-    auto r = ReplicatedLedger::Open(o);
-    if (!r.ok()) return r.status();
-    nodes_[id] = std::move(r).value();
-    return Status::OK();
-  }
-  void Stop(uint64_t id) { nodes_.erase(id); }
-  ReplicatedLedger& node(uint64_t id) { return *nodes_.at(id); }
-  bool up(uint64_t id) const { return nodes_.contains(id); }
   void set_secret(uint64_t id, std::string secret) { secrets_[id] = std::move(secret); }
 
-  // One round: tick everyone, process, deliver every message (to live nodes).
-  void Round(bool tick = true) {
-    for (auto& [id, n] : nodes_) {
-      if (tick) n->Tick();
-    }
-    // Messages produced while handling this round's deliveries go out next round.
-    for (auto& [id, n] : nodes_) n->Process(&in_flight_).IgnoreError();
-    std::vector<raft::Message> deliver = std::move(in_flight_);
-    in_flight_.clear();
-    for (const raft::Message& m : deliver) {
-      auto it = nodes_.find(m.to);
-      if (it != nodes_.end() && !cut_.contains(m.to) && !cut_.contains(m.from)) {
-        it->second->Step(m).IgnoreError();
-      }
-    }
+ protected:
+  ReplicatedLedgerOptions Options(uint64_t id) override {
+    ReplicatedLedgerOptions o;
+    o.dir = "/cluster/n" + std::to_string(id);
+    const std::string secret = secrets_[id];
+    o.master_key_provider = [secret] { return MasterKey::FromBytes(secret); };
+    o.initial_voters = voters_;
+    return o;
   }
-  uint64_t Leader() {
-    for (auto& [id, n] : nodes_) {
-      if (n->is_leader()) return id;
-    }
-    return 0;
-  }
-  // Runs until one node leads and every live node knows it.
-  uint64_t ElectLeader() {
-    for (int i = 0; i < 300; ++i) {
-      const uint64_t lead = Leader();
-      bool known = lead != 0;
-      for (auto& [id, n] : nodes_) known = known && n->leader() == lead;
-      if (known) return lead;
-      Round();
-    }
-    return 0;
-  }
-  // Proposes on the leader and runs until the callback ran.
-  Result<WriteResult> Write(const WriteBatch& batch) {
-    std::optional<Result<WriteResult>> result;
-    const uint64_t lead = ElectLeader();
-    if (lead == 0) return Status::Unavailable("no leader");
-    Status s = node(lead).Propose(batch, [&](Result<WriteResult> r) { result = std::move(r); });
-    if (!s.ok()) return s;
-    for (int i = 0; i < 200 && !result.has_value(); ++i) Round(i % 4 == 0);
-    if (!result.has_value()) return Status::Unavailable("no result");
-    return *result;
-  }
-  void Settle(int rounds = 20) {
-    for (int i = 0; i < rounds; ++i) Round();
-  }
-  std::set<uint64_t>& cut() { return cut_; }
-  Env* env() { return env_.get(); }
 
  private:
-  std::unique_ptr<Env> env_;
-  crypto::SeededRandom random_;
   std::vector<uint64_t> voters_;
-  std::map<uint64_t, crypto::Ed25519KeyPair> keys_;
-  std::map<uint64_t, std::unique_ptr<TestAuthenticator>> auth_;
   std::map<uint64_t, std::string> secrets_;
-  std::map<uint64_t, std::unique_ptr<ReplicatedLedger>> nodes_;
-  std::set<uint64_t> cut_;
-  std::vector<raft::Message> in_flight_;
 };
 
 WriteBatch Put(const std::string& key, const std::string& value, bool create = false) {
