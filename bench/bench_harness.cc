@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "bench/bench_flags.h"
 
@@ -141,6 +142,17 @@ std::vector<size_t> ParseSizes(const std::string& list) {
   return sizes;
 }
 
+namespace {
+
+std::vector<std::function<void()>>& EndActions() {
+  static std::vector<std::function<void()>> actions;
+  return actions;
+}
+
+}  // namespace
+
+void AtBenchmarksEnd(std::function<void()> fn) { EndActions().push_back(std::move(fn)); }
+
 int RunBenchmarks(int argc, char** argv) {
   gflags::SetUsageMessage(
       "vellum-bench --benchmarks=NAME[,NAME...] [flags]\n"
@@ -185,6 +197,9 @@ int RunBenchmarks(int argc, char** argv) {
     BenchRun run(b->name);
     b->run(run);
   }
+  std::vector<std::function<void()>>& end = EndActions();
+  for (auto it = end.rbegin(); it != end.rend(); ++it) (*it)();
+  end.clear();
   return 0;
 }
 

@@ -50,9 +50,14 @@ struct Registrar {
 // a malformed list (flags are checked before any benchmark runs).
 std::vector<size_t> ParseSizes(const std::string& list);
 
-// Runs the benchmarks named in --benchmarks, printing the machine header first.
-// Returns the process exit code.
+// Runs the benchmarks named in --benchmarks, printing the machine header first, then
+// the functions given to AtBenchmarksEnd (last given, first run). Returns the process
+// exit code.
 int RunBenchmarks(int argc, char** argv);
+
+// Registers `fn` to run after the last benchmark (to close databases and remove
+// scratch directories shared between benchmarks).
+void AtBenchmarksEnd(std::function<void()> fn);
 
 }  // namespace vellum::bench
 

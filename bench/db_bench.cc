@@ -64,7 +64,17 @@ struct LedgerBenchState {
 };
 
 LedgerBenchState& State() {
-  static auto* state = new LedgerBenchState();
+  // Created on first use and deleted once every benchmark has run (which removes the
+  // scratch directory of a run without --db), while RocksDB and OpenSSL are still
+  // whole: not a static, whose destructor would run after their exit handlers.
+  static LedgerBenchState* state = nullptr;
+  if (state == nullptr) {
+    state = new LedgerBenchState();
+    AtBenchmarksEnd([] {
+      delete state;
+      state = nullptr;
+    });
+  }
   return *state;
 }
 

@@ -89,7 +89,17 @@ struct TrieBenchState {
 };
 
 TrieBenchState& State() {
-  static auto* state = new TrieBenchState();
+  // Created on first use and deleted once every benchmark has run (which removes the
+  // scratch directory of a run without --db), while RocksDB and OpenSSL are still
+  // whole: not a static, whose destructor would run after their exit handlers.
+  static TrieBenchState* state = nullptr;
+  if (state == nullptr) {
+    state = new TrieBenchState();
+    AtBenchmarksEnd([] {
+      delete state;
+      state = nullptr;
+    });
+  }
   return *state;
 }
 
