@@ -29,7 +29,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +36,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crypto/hash.h"
@@ -173,9 +173,10 @@ class LedgerImpl final : public DB {
                               std::string_view key);
   // Runs `read` at the version `options` names (the latest if none), telling a failure
   // caused by pruning during the read apart from damage (ledger_read.cc).
-  template <typename T>
-  Result<T> ReadRacingPrune(const ReadOptions& options,
-                            const std::function<Result<T>(const State&, const VersionView&)>& read);
+  // `read(const State&, const VersionView&)` returns a Result.
+  template <typename ReadFn>
+  auto ReadRacingPrune(const ReadOptions& options, const ReadFn& read)
+      -> decltype(read(std::declval<const State&>(), std::declval<const VersionView&>()));
   Status PrunedWhileRead(uint64_t version) const;
 
   // Reads a keys or values record and opens it: decrypted with its associated data,

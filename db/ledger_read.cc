@@ -7,7 +7,6 @@
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
-#include <functional>
 
 #include "db/ledger_impl.h"
 
@@ -120,10 +119,9 @@ Status LedgerImpl::PrunedWhileRead(uint64_t version) const {
                           std::to_string(options_.retained_versions) + ")");
 }
 
-template <typename T>
-Result<T> LedgerImpl::ReadRacingPrune(
-    const ReadOptions& options,
-    const std::function<Result<T>(const State&, const VersionView&)>& read) {
+template <typename ReadFn>
+auto LedgerImpl::ReadRacingPrune(const ReadOptions& options, const ReadFn& read)
+    -> decltype(read(std::declval<const State&>(), std::declval<const VersionView&>())) {
   // Readers do not hold versions: when commits move the retention window past the
   // version a read is walking, pruning can delete nodes under it and the read fails as
   // if data were missing. Such a failure is told apart from damage by the pruning
@@ -133,7 +131,7 @@ Result<T> LedgerImpl::ReadRacingPrune(
   for (int attempt = 1;; ++attempt) {
     std::shared_ptr<const State> state = CurrentState();
     VELLUM_ASSIGN_OR_RETURN(VersionView view, ViewAt(*state, options.version));
-    Result<T> result = read(*state, view);
+    auto result = read(*state, view);
     if (result.ok() || view.version >= prune_floor_.load()) return result;
     if (options.version.has_value() || attempt == kAttempts) return PrunedWhileRead(view.version);
   }
@@ -142,7 +140,7 @@ Result<T> LedgerImpl::ReadRacingPrune(
 Result<std::optional<std::string>> LedgerImpl::Get(const ReadOptions& options,
                                                    std::string_view table, std::string_view key) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("reading"));
-  return ReadRacingPrune<std::optional<std::string>>(
+  return ReadRacingPrune(
       options,
       [&](const State& state, const VersionView& view) -> Result<std::optional<std::string>> {
         VELLUM_ASSIGN_OR_RETURN(ResolvedTable resolved, ResolveTable(state, view, table));
@@ -167,7 +165,7 @@ Result<std::optional<std::string>> LedgerImpl::GetAt(const State& state, std::st
 Result<LedgerProof> LedgerImpl::GetWithProof(const ReadOptions& options, std::string_view table,
                                              std::string_view key) {
   VELLUM_RETURN_IF_ERROR(RequireKeys("proving"));
-  return ReadRacingPrune<LedgerProof>(options, [&](const State& state, const VersionView& view) {
+  return ReadRacingPrune(options, [&](const State& state, const VersionView& view) {
     return ProveAt(state, view, table, key);
   });
 }
