@@ -70,6 +70,14 @@ void PutFixed64BE(Bytes* out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(v >> shift));
 }
 
+void PutFixed32BE(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+void PutFixed64BE(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
 uint32_t DecodeFixed32BE(const uint8_t* p) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 8) | p[i];

@@ -42,6 +42,8 @@ bool ConstantTimeEquals(ByteView a, ByteView b);
 // Little- and big-endian fixed-width encoding helpers.
 void PutFixed32BE(Bytes* out, uint32_t v);
 void PutFixed64BE(Bytes* out, uint64_t v);
+void PutFixed32BE(std::string* out, uint32_t v);
+void PutFixed64BE(std::string* out, uint64_t v);
 uint32_t DecodeFixed32BE(const uint8_t* p);
 uint64_t DecodeFixed64BE(const uint8_t* p);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vellum/env.h"
 #include "vellum/status.h"
@@ -42,6 +43,16 @@ Status ReadFileToString(Env* env, const std::string& path, std::string* data) {
     if (chunk.empty()) return Status::OK();
     data->append(chunk);
   }
+}
+
+Status RemoveDirTree(Env* env, const std::string& path) {
+  if (env->FileExists(path).IsNotFound()) return Status::OK();
+  std::vector<std::string> children;
+  if (!env->GetChildren(path, &children).ok()) return env->RemoveFile(path);
+  for (const std::string& child : children) {
+    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env, path + "/" + child));
+  }
+  return env->RemoveDir(path);
 }
 
 }  // namespace vellum

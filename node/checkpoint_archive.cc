@@ -25,19 +25,15 @@ bool IsPlainName(std::string_view name) {
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
+// File names are at most kMaxNameBytes: their length takes two bytes (base/bytes.h
+// has the wider widths).
 void PutFixed16BE(std::string* out, uint16_t v) {
   out->push_back(static_cast<char>(v >> 8));
   out->push_back(static_cast<char>(v & 0xff));
 }
 
-void AppendBE(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t ReadBE(std::string_view in, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in[at + i]);
-  return v;
+const uint8_t* At(const std::string& in, size_t offset) {
+  return reinterpret_cast<const uint8_t*>(in.data()) + offset;
 }
 
 }  // namespace
@@ -58,7 +54,7 @@ Status PackCheckpoint(Env* env, const std::string& dir,
     return s;
   };
   buffer.append(kMagic);
-  AppendBE(&buffer, names.size(), 4);
+  PutFixed32BE(&buffer, static_cast<uint32_t>(names.size()));
   for (const std::string& name : names) {
     if (!IsPlainName(name)) {
       return Status::InvalidArgument("a checkpoint file name that cannot be archived");
@@ -68,7 +64,7 @@ Status PackCheckpoint(Env* env, const std::string& dir,
     VELLUM_RETURN_IF_ERROR(env->GetFileSize(path, &size));
     PutFixed16BE(&buffer, static_cast<uint16_t>(name.size()));
     buffer.append(name);
-    AppendBE(&buffer, size, 8);
+    PutFixed64BE(&buffer, size);
     std::unique_ptr<SequentialFile> file;
     VELLUM_RETURN_IF_ERROR(env->NewSequentialFile(path, &file));
     uint64_t left = size;
@@ -122,7 +118,7 @@ Status CheckpointUnpacker::Consume(std::string_view* data) {
       if (std::string_view(pending_).substr(0, kMagic.size()) != kMagic) {
         return Status::Corruption("not a checkpoint archive (bad magic)");
       }
-      files_left_ = static_cast<uint32_t>(ReadBE(pending_, kMagic.size(), 4));
+      files_left_ = DecodeFixed32BE(At(pending_, kMagic.size()));
       if (files_left_ > kMaxFiles) {
         return Status::Corruption("a checkpoint archive claims " + std::to_string(files_left_) +
                                   " files");
@@ -134,14 +130,14 @@ Status CheckpointUnpacker::Consume(std::string_view* data) {
     }
     case Stage::kFileHead: {
       if (!take(2)) return Status::OK();
-      const size_t name_bytes = static_cast<size_t>(ReadBE(pending_, 0, 2));
+      const size_t name_bytes = (size_t{*At(pending_, 0)} << 8) | *At(pending_, 1);
       if (name_bytes == 0 || name_bytes > kMaxNameBytes) {
         return Status::Corruption("a checkpoint archive file name of " +
                                   std::to_string(name_bytes) + " bytes");
       }
       if (!take(2 + name_bytes + 8)) return Status::OK();
       name_ = pending_.substr(2, name_bytes);
-      body_left_ = ReadBE(pending_, 2 + name_bytes, 8);
+      body_left_ = DecodeFixed64BE(At(pending_, 2 + name_bytes));
       pending_.clear();
       return StartFile();
     }
@@ -205,16 +201,6 @@ Status UnpackCheckpoint(Env* env, std::string_view archive, const std::string& i
   CheckpointUnpacker unpacker(env, into_dir, max_bytes);
   VELLUM_RETURN_IF_ERROR(unpacker.Add(archive));
   return unpacker.Finish();
-}
-
-Status RemoveDirTree(Env* env, const std::string& path) {
-  if (env->FileExists(path).IsNotFound()) return Status::OK();
-  std::vector<std::string> children;
-  if (!env->GetChildren(path, &children).ok()) return env->RemoveFile(path);
-  for (const std::string& child : children) {
-    VELLUM_RETURN_IF_ERROR(RemoveDirTree(env, path + "/" + child));
-  }
-  return env->RemoveDir(path);
 }
 
 }  // namespace vellum::node

@@ -81,10 +81,6 @@ class CheckpointUnpacker {
 Status UnpackCheckpoint(Env* env, std::string_view archive, const std::string& into_dir,
                         uint64_t max_bytes);
 
-// Removes `path` and, when it is a directory, everything under it. OK if it does not
-// exist.
-Status RemoveDirTree(Env* env, const std::string& path);
-
 }  // namespace vellum::node
 
 #endif  // VELLUM_NODE_CHECKPOINT_ARCHIVE_H_

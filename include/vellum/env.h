@@ -151,6 +151,9 @@ void AdvanceMemEnvClock(Env* mem_env, uint64_t micros);
 // Helpers over any Env.
 Status WriteStringToFile(Env* env, std::string_view data, const std::string& path, bool sync);
 Status ReadFileToString(Env* env, const std::string& path, std::string* data);
+// Removes `path` and, when it is a directory, everything under it. OK if it does not
+// exist.
+Status RemoveDirTree(Env* env, const std::string& path);
 
 }  // namespace vellum
 
