@@ -31,9 +31,9 @@ constexpr int kMaxReadiesPerProcess = 64;
 constexpr size_t kMaxCommandBytes = size_t{8} << 20;
 
 std::string EncodeIndex(uint64_t index) {
-  Bytes b;
-  PutFixed64BE(&b, index);
-  return std::string(AsChars(b));
+  std::string encoded;
+  PutFixed64BE(&encoded, index);
+  return encoded;
 }
 
 bool IsReserved(std::string_view table) { return table.starts_with(kReservedTablePrefix); }
@@ -686,21 +686,14 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sende
 }
 
 Status ReplicatedLedger::ApplyEntry(const raft::Entry& entry) {
-  if (entry.index <= applied_index_) {
-    // The ledger holds it already. The core hands such entries out only when the
-    // ledger is ahead of it — a ledger installed from a snapshot newer than the Raft
-    // snapshot (the checkpoint was made later), or a restart before the Raft log
-    // caught up with an installed ledger. The ledger skips them, but the core and the
-    // Raft log must still see each membership change (replaying a suffix of changes
-    // on a membership that already has them ends in the same membership).
-    if (entry.type != raft::EntryType::kConfChange) return Status::OK();
-    VELLUM_ASSIGN_OR_RETURN(raft::ConfChange change, raft::DecodeConfChange(entry.data));
-    const raft::ConfState conf = core_->ApplyConfChange(change);
-    VELLUM_RETURN_IF_ERROR(log_->SetConfState(conf));
-    if (on_membership_change_) on_membership_change_(change, conf);
-    return Status::OK();
-  }
+  // A membership change reaches the core and the Raft log even when the ledger holds
+  // it already (ApplyConfChange).
   if (entry.type == raft::EntryType::kConfChange) return ApplyConfChange(entry);
+  // The ledger holds it already. The core hands such entries out only when the ledger
+  // is ahead of it: a ledger installed from a snapshot newer than the Raft snapshot
+  // (the checkpoint was made later), or a restart before the Raft log caught up with
+  // an installed ledger.
+  if (entry.index <= applied_index_) return Status::OK();
   if (entry.data.empty()) {
     // A leader's no-op: nothing to apply, nothing to record (replaying it is free).
     applied_index_ = entry.index;
@@ -852,6 +845,21 @@ Status ReplicatedLedger::ApplyConfChange(const raft::Entry& entry) {
   // The Raft log's restart membership first: if we crash before the ledger write,
   // the change is applied again on restart (it is idempotent).
   VELLUM_RETURN_IF_ERROR(log_->SetConfState(conf));
+  // A ledger ahead of the core (see ApplyEntry) holds the change already; replaying a
+  // suffix of changes on a membership that has them ends in the same membership.
+  if (entry.index > applied_index_) VELLUM_RETURN_IF_ERROR(RecordConfChange(entry, *change));
+  if (pending_conf_change_.has_value() && pending_conf_change_->change.type == change->type &&
+      pending_conf_change_->change.node_id == change->node_id) {
+    ReadCallback done = std::move(pending_conf_change_->done);
+    pending_conf_change_.reset();
+    done(Status::OK());
+  }
+  if (on_membership_change_) on_membership_change_(*change, conf);
+  return Status::OK();
+}
+
+Status ReplicatedLedger::RecordConfChange(const raft::Entry& entry,
+                                          const raft::ConfChange& change) {
   WriteBatch batch;
   VELLUM_ASSIGN_OR_RETURN(std::vector<std::string> tables, db_->ListTables());
   if (std::find(tables.begin(), tables.end(), kNodeTable) == tables.end()) {
@@ -860,11 +868,11 @@ Status ReplicatedLedger::ApplyConfChange(const raft::Entry& entry) {
   if (std::find(tables.begin(), tables.end(), kMembersTable) == tables.end()) {
     batch.CreateTable(kMembersTable);
   }
-  const std::string member = std::to_string(change->node_id);
-  if (change->type == raft::ConfChangeType::kRemoveNode) {
+  const std::string member = std::to_string(change.node_id);
+  if (change.type == raft::ConfChangeType::kRemoveNode) {
     batch.Delete(kMembersTable, member);
   } else {
-    batch.Put(kMembersTable, member, AsChars(change->context));
+    batch.Put(kMembersTable, member, AsChars(change.context));
   }
   batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
   auto written = db_->Write({}, batch);
@@ -876,13 +884,6 @@ Status ReplicatedLedger::ApplyConfChange(const raft::Entry& entry) {
   node_table_exists_ = true;
   tables_.insert(std::string(kNodeTable));
   tables_.insert(std::string(kMembersTable));
-  if (pending_conf_change_.has_value() && pending_conf_change_->change.type == change->type &&
-      pending_conf_change_->change.node_id == change->node_id) {
-    ReadCallback done = std::move(pending_conf_change_->done);
-    pending_conf_change_.reset();
-    done(Status::OK());
-  }
-  if (on_membership_change_) on_membership_change_(*change, conf);
   return Status::OK();
 }
 

@@ -253,6 +253,8 @@ class ReplicatedLedger {
   Status ApplyEntry(const raft::Entry& entry);
   Status ApplyCommand(const raft::Entry& entry, const NodeCommand& command);
   Status ApplyConfChange(const raft::Entry& entry);
+  // Writes a membership change to the ledger with the applied index.
+  Status RecordConfChange(const raft::Entry& entry, const raft::ConfChange& change);
   Status CheckAttestation(const NodeCommand& command);
   void CompleteReads();
   void ExpireTimedOut();
