@@ -59,6 +59,23 @@ int RunBenchmarks(int argc, char** argv);
 // scratch directories shared between benchmarks).
 void AtBenchmarksEnd(std::function<void()> fn);
 
+// The state the benchmarks of one file share (their databases, loaded once): created
+// on first use and deleted once every benchmark has run, which closes the databases
+// and removes a scratch directory while RocksDB and OpenSSL are still whole. Not a
+// static: its destructor would run after their exit handlers.
+template <typename T>
+T& SharedState() {
+  static T* state = nullptr;
+  if (state == nullptr) {
+    state = new T();
+    AtBenchmarksEnd([] {
+      delete state;
+      state = nullptr;
+    });
+  }
+  return *state;
+}
+
 }  // namespace vellum::bench
 
 #define VELLUM_BENCHMARK(fn, description)                                  \

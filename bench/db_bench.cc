@@ -63,20 +63,7 @@ struct LedgerBenchState {
   }
 };
 
-LedgerBenchState& State() {
-  // Created on first use and deleted once every benchmark has run (which removes the
-  // scratch directory of a run without --db), while RocksDB and OpenSSL are still
-  // whole: not a static, whose destructor would run after their exit handlers.
-  static LedgerBenchState* state = nullptr;
-  if (state == nullptr) {
-    state = new LedgerBenchState();
-    AtBenchmarksEnd([] {
-      delete state;
-      state = nullptr;
-    });
-  }
-  return *state;
-}
+LedgerBenchState& State() { return SharedState<LedgerBenchState>(); }
 
 // `keys`: how many keys the ledger holds (0: not a figure of the loaded ledger).
 std::string Conditions(const char* sync, const std::string& extra = "", bool loaded = true) {

@@ -88,20 +88,7 @@ struct TrieBenchState {
   }
 };
 
-TrieBenchState& State() {
-  // Created on first use and deleted once every benchmark has run (which removes the
-  // scratch directory of a run without --db), while RocksDB and OpenSSL are still
-  // whole: not a static, whose destructor would run after their exit handlers.
-  static TrieBenchState* state = nullptr;
-  if (state == nullptr) {
-    state = new TrieBenchState();
-    AtBenchmarksEnd([] {
-      delete state;
-      state = nullptr;
-    });
-  }
-  return *state;
-}
+TrieBenchState& State() { return SharedState<TrieBenchState>(); }
 
 trie::TrieScheme Scheme() {
   auto scheme = trie::ParseTrieScheme(FLAGS_scheme);
@@ -215,9 +202,7 @@ void Load(BenchRun& run) {
   Clock::time_point start = Clock::now();
   uint64_t version = 0;
   std::future<Result<trie::CommitInfo>> previous;
-  auto finish = [&](std::future<Result<trie::CommitInfo>>& pending) {
-    if (!pending.valid()) return;
-    Result<trie::CommitInfo> info = pending.get();
+  auto count = [&](const Result<trie::CommitInfo>& info) {
     VELLUM_CHECK_MSG(info.ok(), "trie commit failed during the benchmark");
     nodes += info->nodes_written;
     bytes += info->bytes_written;
@@ -229,14 +214,11 @@ void Load(BenchRun& run) {
     for (size_t j = i; j < end; ++j) ops.push_back({s.keys[j], s.values[j]});
     ++version;
     if (!FLAGS_pipeline) {
-      std::promise<Result<trie::CommitInfo>> done;
-      done.set_value(s.trie->Commit(version, std::move(ops)));
-      std::future<Result<trie::CommitInfo>> current = done.get_future();
-      finish(current);
+      count(s.trie->Commit(version, std::move(ops)));
     } else {
       std::future<Result<trie::CommitInfo>> current =
           s.trie->CommitPipelined(version, std::move(ops));
-      finish(previous);
+      if (previous.valid()) count(previous.get());
       previous = std::move(current);
     }
     if (show_progress && version % 50 == 0) {
@@ -244,7 +226,7 @@ void Load(BenchRun& run) {
     }
   }
   VELLUM_CHECK_MSG(s.trie->FlushPipeline().ok(), "trie commit failed during the benchmark");
-  finish(previous);
+  if (previous.valid()) count(previous.get());
   const double trie_s = Seconds(start);
   const double trie_cpu_s = CpuSeconds() - cpu_start;
   // Let the trie's database finish its flushes and compactions (untimed) so that they

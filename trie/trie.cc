@@ -1198,23 +1198,17 @@ std::future<Result<CommitInfo>> TrieImpl::CommitPipelined(uint64_t version,
   // whose nodes below the pinned levels are found in pending_.
   uint64_t base_version;
   TrieRoot base_root;
-  ChildRef root_slot;
   if (head_.has_value()) {
     base_version = head_->version;
     base_root = head_->root;
-    if (!(base_root.node_version == 0 && base_root.hash == scheme_.EmptyRoot())) {
-      root_slot.ref = NodeRef::Hash(base_root.hash);
-      root_slot.version = base_root.node_version;
-      root_slot.node = head_->root_node;
-    }
   } else {
-    {
-      std::shared_lock lock(mu_);
-      base_version = latest_version_;
-      base_root = latest_root_;
-    }
-    root_slot = RootSlot(base_root);
+    std::shared_lock lock(mu_);
+    base_version = latest_version_;
+    base_root = latest_root_;
   }
+  ChildRef root_slot = RootSlot(base_root);
+  // The head's upper levels stay linked to its root node, installed or not.
+  if (head_.has_value() && !root_slot.empty()) root_slot.node = head_->root_node;
   Result<Prepared> prepared =
       PrepareOn(base_version, base_root, std::move(root_slot), version, std::move(ops),
                 head_.has_value() ? &pending_ : nullptr, /*collect_nodes=*/true);
