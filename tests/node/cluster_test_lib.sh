@@ -6,8 +6,36 @@
 # max_node; it makes a temporary directory ($dir, removed on exit, node logs printed on
 # failure) and a port base that differs between concurrent runs ($base).
 dir=$(mktemp -d /tmp/vellum-cluster-test.XXXXXX)
-# Ports: pick a base that differs between concurrent runs.
-base=$((20000 + ($$ % 150) * 200))
+
+# Ports: node I listens on base+I (peers) and base+100+I (clients). The base is taken
+# from 10000..31800, below the kernel's ephemeral range (32768 and up by default), where
+# the port-0 listeners of the C++ tests and every outgoing connection get their ports:
+# a base up there could be taken by one of them between `cluster init` and the node's
+# bind. Concurrent runs claim distinct bases with an atomic mkdir of a lock directory
+# holding the owner's pid; a lock whose owner is gone is taken over.
+claim_port_base() {
+  local first=$(( ($$ % 110) )) slot candidate lock owner
+  for ((slot = 0; slot < 110; slot++)); do
+    candidate=$((10000 + ((first + slot) % 110) * 200))
+    lock=/tmp/vellum-cluster-ports.$candidate
+    if ! mkdir "$lock" 2>/dev/null; then
+      owner=$(cat "$lock/pid" 2>/dev/null || true)
+      if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+      # The owner is gone (or is still writing its pid: then it holds the lock for
+      # a moment only, and mkdir by it succeeded; leave it alone).
+      [ -n "$owner" ] || continue
+      rm -rf "$lock"
+      mkdir "$lock" 2>/dev/null || continue
+    fi
+    echo $$ > "$lock/pid"
+    base=$candidate
+    port_lock=$lock
+    return 0
+  done
+  echo "FAIL: no free port base in 10000..31800"
+  exit 1
+}
+claim_port_base
 # Node I is nodes 1..$max_node; pids[I] is 0 while it is not running.
 max_node=${max_node:-3}
 declare -a pids=()
@@ -26,7 +54,7 @@ cleanup() {
       tail -n 15 "$dir/n$i.log" 2>/dev/null || true
     done
   fi
-  rm -rf "$dir"
+  rm -rf "$dir" "$port_lock"
 }
 trap cleanup EXIT
 
