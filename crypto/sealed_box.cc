@@ -39,6 +39,17 @@ Result<X25519KeyPair> X25519KeyPair::FromSecretKey(const SecureBytes& secret_key
   return X25519KeyPair(secret_key.Clone(), public_key);
 }
 
+Result<SecureBytes> X25519SharedSecret(const X25519KeyPair& own, const X25519PublicKey& peer) {
+  VELLUM_CHECK_EQ(own.secret_key().size(), X25519KeyPair::kSecretKeySize);
+  EnsureSodium();
+  SecureBytes shared(crypto_scalarmult_BYTES);
+  // crypto_scalarmult fails exactly when the result is all zeros (a low-order peer).
+  if (crypto_scalarmult(shared.data(), own.secret_key().data(), peer.data()) != 0) {
+    return Status::InvalidArgument("X25519: the peer public key is a low-order point");
+  }
+  return shared;
+}
+
 Result<Bytes> SealedBox::Seal(const X25519PublicKey& recipient, ByteView plaintext) {
   if (plaintext.size() > crypto_box_MESSAGEBYTES_MAX - kOverhead) {
     return Status::InvalidArgument(

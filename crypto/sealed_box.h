@@ -41,6 +41,11 @@ class X25519KeyPair {
   X25519PublicKey public_key_{};
 };
 
+// The X25519 shared secret of `own` and `peer` (32 bytes; raw, so hash it before use
+// as a key). A `peer` that is a low-order point gives the all-zero secret, refused as
+// InvalidArgument.
+Result<SecureBytes> X25519SharedSecret(const X25519KeyPair& own, const X25519PublicKey& peer);
+
 class SealedBox {
  public:
   static constexpr size_t kOverhead = 48;

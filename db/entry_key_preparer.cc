@@ -18,8 +18,26 @@ void EntryKeyPreparer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
-  ready_.reset();
+  {
+    std::lock_guard lock(mu_);
+    ready_.reset();
+  }
+  std::lock_guard lock(sealer_mu_);
+  sealer_.reset();
+}
+
+Result<logchain::PreparedEntryKey> EntryKeyPreparer::Prepare(const logchain::KeyHolders& holders) {
+  std::lock_guard lock(sealer_mu_);
+  if (!sealer_.has_value() || sealer_uses_ >= kEntriesPerSealer ||
+      sealer_->holders_id() != logchain::KeyHoldersId(holders)) {
+    sealer_.reset();  // wiped before its successor exists
+    VELLUM_ASSIGN_OR_RETURN(logchain::ShareSealer sealer,
+                            logchain::ShareSealer::Create(holders, crypto::SystemRandom()));
+    sealer_.emplace(std::move(sealer));
+    sealer_uses_ = 0;
+  }
+  ++sealer_uses_;
+  return logchain::PrepareEntryKey(*sealer_, crypto::SystemRandom());
 }
 
 Result<logchain::PreparedEntryKey> EntryKeyPreparer::Take(const logchain::KeyHolders& holders) {
@@ -38,7 +56,7 @@ Result<logchain::PreparedEntryKey> EntryKeyPreparer::Take(const logchain::KeyHol
   }
   cv_.notify_all();
   if (taken.has_value()) return std::move(taken).value();
-  return logchain::PrepareEntryKey(holders, crypto::SystemRandom());
+  return Prepare(holders);
 }
 
 void EntryKeyPreparer::Run() {
@@ -51,8 +69,7 @@ void EntryKeyPreparer::Run() {
     preparing_ = true;
     preparing_id_ = logchain::KeyHoldersId(holders);
     lock.unlock();
-    Result<logchain::PreparedEntryKey> key =
-        logchain::PrepareEntryKey(holders, crypto::SystemRandom());
+    Result<logchain::PreparedEntryKey> key = Prepare(holders);
     lock.lock();
     preparing_ = false;
     // A failure is left for Take to meet (and report) on the caller's thread.

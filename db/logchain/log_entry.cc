@@ -181,12 +181,16 @@ Bytes LogPayloadAssociatedData(uint64_t index) {
 }
 
 Result<PreparedEntryKey> PrepareEntryKey(const KeyHolders& holders, RandomSource& random) {
-  VELLUM_RETURN_IF_ERROR(ValidateKeyHolders(holders));
+  VELLUM_ASSIGN_OR_RETURN(ShareSealer sealer, ShareSealer::Create(holders, random));
+  return PrepareEntryKey(sealer, random);
+}
+
+Result<PreparedEntryKey> PrepareEntryKey(const ShareSealer& sealer, RandomSource& random) {
   PreparedEntryKey key;
   key.entry_key = crypto::XChaCha20Poly1305::GenerateKey(random);
-  VELLUM_ASSIGN_OR_RETURN(ShareSet share_set, SplitEntryKey(key.entry_key, holders, random));
+  VELLUM_ASSIGN_OR_RETURN(ShareSet share_set, sealer.Split(key.entry_key, random));
   key.encoded_share_set = EncodeShareSet(share_set);
-  key.holders_id = KeyHoldersId(holders);
+  key.holders_id = sealer.holders_id();
   return key;
 }
 

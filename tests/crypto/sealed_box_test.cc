@@ -155,6 +155,26 @@ TEST(SealedBoxTest, Rfc7748PublicKeys) {
   }
 }
 
+TEST(SealedBoxTest, Rfc7748SharedSecret) {
+  // RFC 7748, section 6.1: both sides compute the same shared secret K.
+  Result<X25519KeyPair> alice = X25519KeyPair::FromSecretKey(SecureBytes::CopyFrom(
+      HexBytes("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")));
+  Result<X25519KeyPair> bob = X25519KeyPair::FromSecretKey(SecureBytes::CopyFrom(
+      HexBytes("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")));
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  const std::string_view k = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+  Result<SecureBytes> from_alice = X25519SharedSecret(*alice, bob->public_key());
+  Result<SecureBytes> from_bob = X25519SharedSecret(*bob, alice->public_key());
+  ASSERT_TRUE(from_alice.ok() && from_bob.ok());
+  EXPECT_EQ(HexEncode(from_alice->view()), k);
+  EXPECT_EQ(HexEncode(from_bob->view()), k);
+  // A low-order peer (u = 0, u = 1) gives the all-zero secret: refused.
+  X25519PublicKey low{};
+  EXPECT_TRUE(X25519SharedSecret(*alice, low).status().IsInvalidArgument());
+  low[0] = 1;
+  EXPECT_TRUE(X25519SharedSecret(*alice, low).status().IsInvalidArgument());
+}
+
 TEST(SealedBoxTest, FromSecretKeyRejectsWrongSize) {
   for (size_t size : std::vector<size_t>{0, 1, 31, 33, 64}) {
     Result<X25519KeyPair> key_pair = X25519KeyPair::FromSecretKey(SecureBytes(size));

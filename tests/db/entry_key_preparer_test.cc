@@ -41,6 +41,30 @@ TEST(EntryKeyPreparerTest, EveryKeyIsFreshAndSplitToTheHoldersAskedFor) {
   }
 }
 
+TEST(EntryKeyPreparerTest, ASealerServesABoundedRunOfKeys) {
+  const Holders three = MakeHolders(3, 2, 4);
+  const Holders five = MakeHolders(5, 3, 5);
+  EntryKeyPreparer preparer;
+  auto sender_of = [&](const Holders& holders) {
+    auto key = preparer.Take(holders.policy);
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    auto set = logchain::DecodeShareSet(key->encoded_share_set);
+    EXPECT_TRUE(set.ok()) << set.status().ToString();
+    return set->sender;
+  };
+  const crypto::X25519PublicKey first = sender_of(three);
+  for (uint64_t i = 1; i < EntryKeyPreparer::kEntriesPerSealer; ++i) {
+    ASSERT_EQ(sender_of(three), first) << "key " << i + 1;
+  }
+  // The next key comes from a new sealer, and other holders get one of their own.
+  const crypto::X25519PublicKey second = sender_of(three);
+  EXPECT_NE(second, first);
+  EXPECT_NE(sender_of(five), second);
+  auto key = preparer.Take(three.policy);
+  ASSERT_TRUE(key.ok());
+  ExpectSplitTo(*key, three);
+}
+
 TEST(EntryKeyPreparerTest, BadHoldersAreAnErrorAndStopLeavesTakeWorking) {
   EntryKeyPreparer preparer;
   logchain::KeyHolders none;
