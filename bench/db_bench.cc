@@ -18,7 +18,9 @@
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -41,6 +43,11 @@ DECLARE_int32(hash_threads);
 DEFINE_uint64(ledger_value_size, 100, "Value size in bytes for the ledger benchmarks.");
 DEFINE_string(sync_threads, "1,16", "Writer thread counts for fillsync.");
 DEFINE_double(sync_seconds, 5.0, "Seconds per fillsync measurement.");
+DEFINE_int32(sync_rounds, 3,
+             "fillsync rounds: each measures every --sync_threads count in turn, and the "
+             "medians are reported (the disk's sync latency drifts from second to second).");
+DEFINE_double(sync_warmup_seconds, 1.0,
+              "Unmeasured commits before each fillsync measurement (fresh files, caches).");
 
 namespace vellum::bench {
 namespace {
@@ -201,24 +208,30 @@ std::vector<size_t> ReadOrder() {
 
 // Commits per second of `threads` writers each committing one put at a time.
 template <typename CommitFn>
-double SyncRate(int threads, const CommitFn& commit) {
+// `round` gives each round's writers keys of their own.
+double SyncRate(int threads, int round, const CommitFn& commit) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> commits{0};
   std::vector<std::thread> workers;
-  Clock::time_point start = Clock::now();
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      std::mt19937_64 rng(FLAGS_seed + 100 + static_cast<uint64_t>(t));
+      std::mt19937_64 rng(FLAGS_seed + 100 + 1000 * static_cast<uint64_t>(round) +
+                          static_cast<uint64_t>(t));
       while (!stop.load(std::memory_order_relaxed)) {
         commit(RandomString(rng, FLAGS_key_size), RandomString(rng, FLAGS_ledger_value_size));
         commits.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
+  std::this_thread::sleep_for(std::chrono::duration<double>(FLAGS_sync_warmup_seconds));
+  const uint64_t before = commits.load();
+  const Clock::time_point start = Clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(FLAGS_sync_seconds));
+  const uint64_t measured = commits.load() - before;
+  const double seconds = Seconds(start);
   stop = true;
   for (auto& w : workers) w.join();
-  return static_cast<double>(commits.load()) / Seconds(start);
+  return static_cast<double>(measured) / seconds;
 }
 
 }  // namespace
@@ -230,38 +243,62 @@ VELLUM_BENCHMARK(fillbatch, "Commit --num random pairs in --batch WriteBatches; 
 VELLUM_BENCHMARK(fillsync, "Sync commits of one put from --sync_threads writers; vs raw RocksDB") {
   EnsureDir();
   LedgerBenchState& s = State();
-  std::vector<size_t> thread_counts = ParseSizes(FLAGS_sync_threads);
+  const std::vector<size_t> thread_counts = ParseSizes(FLAGS_sync_threads);
+  const int rounds = std::max(1, FLAGS_sync_rounds);
+  // rates[i]: the ledger's and raw RocksDB's rate for thread_counts[i], one per round.
+  // The counts alternate within a round so that a slow stretch of the disk falls on
+  // all of them rather than on one.
+  std::vector<std::vector<double>> ledger_rates(thread_counts.size());
+  std::vector<std::vector<double>> raw_rates(thread_counts.size());
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < thread_counts.size(); ++i) {
+      const int threads = static_cast<int>(thread_counts[i]);
+      auto db = OpenLedger(s.dir, "ledger-sync", /*sync=*/true);
+      ledger_rates[i].push_back(
+          SyncRate(threads, round, [&](const std::string& k, const std::string& v) {
+            WriteBatch batch;
+            batch.Put(kTable, k, v);
+            VELLUM_CHECK(db->Write({}, batch).ok());
+          }));
+      VELLUM_CHECK(db->Close().ok());
+      db.reset();
+      auto raw = OpenRaw(s.dir + "/raw-sync");
+      rocksdb::WriteOptions sync_write;
+      sync_write.sync = true;
+      raw_rates[i].push_back(
+          SyncRate(threads, round, [&](const std::string& k, const std::string& v) {
+            VELLUM_CHECK(raw->Put(sync_write, k, v).ok());
+          }));
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  auto list = [](const std::vector<double>& v) {
+    std::string out;
+    for (double x : v) out += (out.empty() ? "" : " ") + std::to_string(std::lround(x));
+    return out;
+  };
   double single = 0;
-  for (size_t threads : thread_counts) {
-    auto db = OpenLedger(s.dir, "ledger-sync", /*sync=*/true);
-    double ledger_rate =
-        SyncRate(static_cast<int>(threads), [&](const std::string& k, const std::string& v) {
-          WriteBatch batch;
-          batch.Put(kTable, k, v);
-          VELLUM_CHECK(db->Write({}, batch).ok());
-        });
-    VELLUM_CHECK(db->Close().ok());
-    db.reset();
-    auto raw = OpenRaw(s.dir + "/raw-sync");
-    rocksdb::WriteOptions sync_write;
-    sync_write.sync = true;
-    double raw_rate =
-        SyncRate(static_cast<int>(threads), [&](const std::string& k, const std::string& v) {
-          VELLUM_CHECK(raw->Put(sync_write, k, v).ok());
-        });
-    raw.reset();
-    if (threads == 1) single = ledger_rate;
-    std::string extra = ", " + std::to_string(threads) + " writer threads, " +
-                        std::to_string(static_cast<int>(FLAGS_sync_seconds)) + " s";
+  for (size_t i = 0; i < thread_counts.size(); ++i) {
+    const double ledger_rate = median(ledger_rates[i]);
+    const double raw_rate = median(raw_rates[i]);
+    if (thread_counts[i] == 1) single = ledger_rate;
+    std::string versus;
+    if (single > 0 && thread_counts[i] > 1) {
+      char x[64];
+      std::snprintf(x, sizeof(x), " (%.2fx the single writer)", ledger_rate / single);
+      versus = x;
+    }
+    const std::string extra =
+        ", " + std::to_string(thread_counts[i]) + " writer threads, " + std::to_string(rounds) +
+        " rounds of " + std::to_string(static_cast<int>(FLAGS_sync_seconds)) +
+        " s, medians; rounds: ledger " + list(ledger_rates[i]) + ", raw " + list(raw_rates[i]);
     char line[256];
-    std::snprintf(
-        line, sizeof(line), "%.0f commits/s%s; raw RocksDB sync Put %.0f/s; ledger/raw = %.2f",
-        ledger_rate,
-        single > 0 && threads > 1
-            ? (" (" + std::to_string(ledger_rate / single).substr(0, 5) + "x the single writer)")
-                  .c_str()
-            : "",
-        raw_rate, ledger_rate / raw_rate);
+    std::snprintf(line, sizeof(line),
+                  "%.0f commits/s%s; raw RocksDB sync Put %.0f/s; ledger/raw = %.2f", ledger_rate,
+                  versus.c_str(), raw_rate, ledger_rate / raw_rate);
     run.Report(line, Conditions("on", extra, /*loaded=*/false));
   }
   std::filesystem::remove_all(s.dir + "/ledger-sync");
