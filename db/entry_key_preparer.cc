@@ -26,10 +26,10 @@ void EntryKeyPreparer::Stop() {
   sealer_.reset();
 }
 
-Result<logchain::PreparedEntryKey> EntryKeyPreparer::Prepare(const logchain::KeyHolders& holders) {
+Result<logchain::PreparedEntryKey> EntryKeyPreparer::Prepare(const logchain::KeyHolders& holders,
+                                                             const crypto::Hash256& id) {
   std::lock_guard lock(sealer_mu_);
-  if (!sealer_.has_value() || sealer_uses_ >= kEntriesPerSealer ||
-      sealer_->holders_id() != logchain::KeyHoldersId(holders)) {
+  if (!sealer_.has_value() || sealer_uses_ >= kEntriesPerSealer || sealer_->holders_id() != id) {
     sealer_.reset();  // wiped before its successor exists
     VELLUM_ASSIGN_OR_RETURN(logchain::ShareSealer sealer,
                             logchain::ShareSealer::Create(holders, crypto::SystemRandom()));
@@ -56,7 +56,7 @@ Result<logchain::PreparedEntryKey> EntryKeyPreparer::Take(const logchain::KeyHol
   }
   cv_.notify_all();
   if (taken.has_value()) return std::move(taken).value();
-  return Prepare(holders);
+  return Prepare(holders, id);
 }
 
 void EntryKeyPreparer::Run() {
@@ -68,8 +68,9 @@ void EntryKeyPreparer::Run() {
     want_.reset();
     preparing_ = true;
     preparing_id_ = logchain::KeyHoldersId(holders);
+    const crypto::Hash256 id = preparing_id_;
     lock.unlock();
-    Result<logchain::PreparedEntryKey> key = Prepare(holders);
+    Result<logchain::PreparedEntryKey> key = Prepare(holders, id);
     lock.lock();
     preparing_ = false;
     // A failure is left for Take to meet (and report) on the caller's thread.

@@ -48,9 +48,11 @@ class EntryKeyPreparer {
 
  private:
   void Run();
-  // One key for `holders`, replacing the sealer first when it was made for other
-  // holders or has served kEntriesPerSealer keys. Runs on either thread.
-  Result<logchain::PreparedEntryKey> Prepare(const logchain::KeyHolders& holders);
+  // One key for `holders` (whose KeyHoldersId is `id`), replacing the sealer first
+  // when it was made for other holders or has served kEntriesPerSealer keys. Runs on
+  // either thread.
+  Result<logchain::PreparedEntryKey> Prepare(const logchain::KeyHolders& holders,
+                                             const crypto::Hash256& id);
 
   std::mutex sealer_mu_;  // guards sealer_ and sealer_uses_
   std::optional<logchain::ShareSealer> sealer_;

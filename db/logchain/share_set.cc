@@ -94,18 +94,26 @@ Result<crypto::SecureBytes> WrapKey(const crypto::SecureBytes& shared_secret,
                             crypto::XChaCha20Poly1305::kKeySize);
 }
 
-// The associated data of share `position` of a version 2 set: the set's header
-// (format, threshold, count, sender, nonce), the share's index and its holder, so a
-// share moved to another place, set or holder does not open.
+// The set's header as encoded: format, threshold, count and, in version 2, the sender
+// key and the nonce.
+void AppendHeader(const ShareSet& set, Bytes* out) {
+  out->push_back(set.format);
+  out->push_back(set.threshold);
+  out->push_back(static_cast<uint8_t>(set.shares.size()));
+  if (set.format == kShareSetFormatV2) {
+    out->insert(out->end(), set.sender.begin(), set.sender.end());
+    out->insert(out->end(), set.nonce.begin(), set.nonce.end());
+  }
+}
+
+// The associated data of share `position` of a version 2 set: the set's header, the
+// share's index and its holder, so a share moved to another place, set or holder does
+// not open.
 Bytes ShareAd(const ShareSet& set, size_t position) {
   const crypto::X25519PublicKey& holder = set.shares[position].holder;
   Bytes ad;
   ad.reserve(kV2HeaderSize + 1 + kHolderKeySize);
-  ad.push_back(kShareSetFormatV2);
-  ad.push_back(set.threshold);
-  ad.push_back(static_cast<uint8_t>(set.shares.size()));
-  ad.insert(ad.end(), set.sender.begin(), set.sender.end());
-  ad.insert(ad.end(), set.nonce.begin(), set.nonce.end());
+  AppendHeader(set, &ad);
   ad.push_back(static_cast<uint8_t>(position + 1));
   ad.insert(ad.end(), holder.begin(), holder.end());
   return ad;
@@ -230,13 +238,7 @@ Bytes EncodeShareSet(const ShareSet& share_set) {
   const size_t share_size = ShareSizeOf(share_set.format);
   Bytes out;
   out.reserve(HeaderSizeOf(share_set.format) + n * (kHolderKeySize + share_size));
-  out.push_back(share_set.format);
-  out.push_back(share_set.threshold);
-  out.push_back(static_cast<uint8_t>(n));
-  if (share_set.format == kShareSetFormatV2) {
-    out.insert(out.end(), share_set.sender.begin(), share_set.sender.end());
-    out.insert(out.end(), share_set.nonce.begin(), share_set.nonce.end());
-  }
+  AppendHeader(share_set, &out);
   for (const SealedShare& share : share_set.shares) {
     VELLUM_CHECK_MSG(share.sealed.size() == share_size, "a sealed share has a fixed size");
     out.insert(out.end(), share.holder.begin(), share.holder.end());
