@@ -12,6 +12,7 @@
 #include <rocksdb/status.h>
 #include <rocksdb/system_clock.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -71,6 +72,19 @@ Status FromRocksStatus(const rocksdb::Status& status, std::string_view context) 
 }
 
 namespace {
+
+// How far ahead of a write-ahead log's data its syncs keep zeros written (see
+// OpenWritable).
+constexpr uint64_t kWalZeroFillBytes = uint64_t{1} << 20;
+
+// RocksDB names its write-ahead logs <number>.log.
+bool IsWriteAheadLogName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  if (!name.ends_with(".log") || name.size() == 4) return false;
+  name.remove_suffix(4);
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 // Returns the RocksDB form of `expr` (a vellum Status) from the enclosing function if it
 // failed.
@@ -555,6 +569,13 @@ class VellumFileSystem final : public rocksdb::FileSystem {
     std::unique_ptr<WritableFile> file;
     VELLUM_ROCKS_RETURN_IF_ERROR(append ? env_->NewAppendableFile(path, &file)
                                         : env_->NewWritableFile(path, &file));
+    // A write-ahead log is synced once per synced commit. With zeros written ahead of
+    // its data, those syncs need not record a new file size: about 40 % more synced
+    // commits per second on the disks measured (docs/PERFORMANCE.md). RocksDB's log
+    // format reserves record type 0 for preallocated space and reads a zero tail as
+    // the end of the log (the crash tests kill writers mid-log and reopen), and RocksDB
+    // creates a new log file at every open rather than appending to an old one.
+    if (!append && IsWriteAheadLogName(path)) file->ZeroFillAheadOnSync(kWalZeroFillBytes);
     *result = std::make_unique<WritableFileAdapter>(std::move(file), file_opts);
     return rocksdb::IOStatus::OK();
   }

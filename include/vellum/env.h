@@ -74,6 +74,14 @@ class WritableFile {
   virtual Status Close() = 0;
   // Bytes appended so far, including any written before the file was opened for append.
   virtual uint64_t Size() const = 0;
+  // A hint for a file that is written once, front to back, and synced often (a
+  // write-ahead log): Sync may write zeros up to `chunk_bytes` past the data, so that
+  // the syncs that follow overwrite blocks the file already has and need not record a
+  // new file size too (on ext4 such a sync is one device write instead of two). A crash
+  // can then leave zero bytes after the last data; ask for this only for formats that
+  // read a zero tail as the end of their records. Close trims the file to Size().
+  // Files opened for append ignore it, as does the default.
+  virtual void ZeroFillAheadOnSync(uint64_t chunk_bytes) { (void)chunk_bytes; }
 };
 
 // Holds an advisory lock on a file until destroyed (see Env::LockFile).

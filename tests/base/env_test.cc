@@ -221,6 +221,44 @@ TEST_P(EnvTest, FlushMakesDataVisibleToReaders) {
   ASSERT_OK(writer->Close());
 }
 
+TEST_P(EnvTest, ZeroFillAheadKeepsTheDataAndCloseTrimsTheZeros) {
+  std::unique_ptr<WritableFile> writer;
+  ASSERT_OK(env_->NewWritableFile(Path("wal"), &writer));
+  writer->ZeroFillAheadOnSync(64 << 10);
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string record = "record " + std::to_string(i) + std::string(1000, 'x');
+    ASSERT_OK(writer->Append(record));
+    ASSERT_OK(writer->Sync());
+    expected += record;
+    ASSERT_EQ(writer->Size(), expected.size());
+    uint64_t on_disk = 0;
+    ASSERT_OK(env_->GetFileSize(Path("wal"), &on_disk));
+    ASSERT_GE(on_disk, expected.size());
+    if (GetParam() == EnvKind::kPosix) {
+      // Zeros stand ahead of the data, as a crash would leave them.
+      EXPECT_GE(on_disk, expected.size() + (32 << 10));
+      std::string data = Read("wal");
+      ASSERT_EQ(data.substr(0, expected.size()), expected);
+      EXPECT_EQ(data.find_first_not_of('\0', expected.size()), std::string::npos);
+    }
+  }
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(Read("wal"), expected);
+}
+
+TEST_P(EnvTest, ZeroFillAheadIsIgnoredWhenAppending) {
+  Write("log", "old");
+  std::unique_ptr<WritableFile> writer;
+  ASSERT_OK(env_->NewAppendableFile(Path("log"), &writer));
+  writer->ZeroFillAheadOnSync(64 << 10);
+  ASSERT_OK(writer->Append("new"));
+  ASSERT_OK(writer->Sync());
+  EXPECT_EQ(Read("log"), "oldnew");
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(Read("log"), "oldnew");
+}
+
 TEST_P(EnvTest, UseAfterCloseFails) {
   std::unique_ptr<WritableFile> file;
   ASSERT_OK(env_->NewWritableFile(Path("f"), &file));
