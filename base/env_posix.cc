@@ -202,8 +202,9 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd, uint64_t initial_size)
-      : path_(std::move(path)), fd_(fd), size_(initial_size) {
+  // `appending`: opened with O_APPEND (NewAppendableFile).
+  PosixWritableFile(std::string path, int fd, uint64_t initial_size, bool appending)
+      : path_(std::move(path)), fd_(fd), size_(initial_size), appending_(appending) {
     buffer_.reserve(kWriteBufferSize);
   }
 
@@ -240,8 +241,7 @@ class PosixWritableFile final : public WritableFile {
 
   void ZeroFillAheadOnSync(uint64_t chunk_bytes) override {
     // pwrite(2) on a descriptor opened with O_APPEND appends whatever the offset.
-    const int flags = ::fcntl(fd_, F_GETFL);
-    if (fd_ >= 0 && flags >= 0 && (flags & O_APPEND) == 0) zero_fill_chunk_ = chunk_bytes;
+    if (!appending_) zero_fill_chunk_ = chunk_bytes;
   }
 
   Status Sync() override {
@@ -295,20 +295,19 @@ class PosixWritableFile final : public WritableFile {
   // a speed-up: if the zeros cannot be written, the file goes on without them.
   void ZeroFillAhead() {
     if (zero_fill_chunk_ == 0 || size_ + zero_fill_chunk_ / 2 <= zero_end_) return;
-    const uint64_t from = std::max(size_, zero_end_);
+    static constexpr char kZeros[64 << 10] = {};
     const uint64_t to = size_ + zero_fill_chunk_;
-    const std::string zeros(static_cast<size_t>(to - from), '\0');
-    size_t done = 0;
-    while (done < zeros.size()) {
-      const ssize_t r =
-          ::pwrite(fd_, zeros.data() + done, zeros.size() - done, static_cast<off_t>(from + done));
+    zero_end_ = std::max(size_, zero_end_);
+    while (zero_end_ < to) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), to - zero_end_));
+      const ssize_t r = ::pwrite(fd_, kZeros, n, static_cast<off_t>(zero_end_));
       if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      done += static_cast<size_t>(r);
+      if (r <= 0) {
+        zero_fill_chunk_ = 0;  // Close still trims what was written
+        return;
+      }
+      zero_end_ += static_cast<uint64_t>(r);
     }
-    // Close trims whatever was written; a failure turns the hint off.
-    zero_end_ = from + done;
-    if (done < zeros.size()) zero_fill_chunk_ = 0;
   }
 
   // Writes `*data`, consuming it as bytes are accepted by the kernel.
@@ -329,6 +328,7 @@ class PosixWritableFile final : public WritableFile {
   uint64_t size_;
   std::string buffer_;
   Status sync_error_;
+  const bool appending_;
   uint64_t zero_fill_chunk_ = 0;  // 0: no zero fill
   uint64_t zero_end_ = 0;         // the end of the zeros written ahead
 };
@@ -428,7 +428,7 @@ class PosixEnv final : public Env {
     result->reset();
     const int fd = OpenRetrying(path, O_WRONLY | O_CREAT | O_TRUNC, kFileMode);
     if (fd < 0) return PosixError(Context("open", path), errno);
-    *result = std::make_unique<PosixWritableFile>(path, fd, 0);
+    *result = std::make_unique<PosixWritableFile>(path, fd, 0, /*appending=*/false);
     return Status::OK();
   }
 
@@ -443,7 +443,8 @@ class PosixEnv final : public Env {
       (void)CloseDescriptor(fd);
       return PosixError(Context("fstat", path), err);
     }
-    *result = std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    *result = std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size),
+                                                  /*appending=*/true);
     return Status::OK();
   }
 
