@@ -125,10 +125,45 @@ struct LedgerImpl::Writer {
   const std::vector<WriteBatch::Op>* ops = nullptr;
   const ReadSet* reads = nullptr;
   bool sync = false;
+  // Two-phase writers lead a turn of their own: `prepare` keeps the prepared version
+  // in `prepared` instead of writing it; `to_write` is one to write.
+  bool prepare = false;
+  std::unique_ptr<PreparedCommit> prepared;
+  PreparedCommit* to_write = nullptr;
   bool done = false;
   Status status;
   CommitInfo info;
   std::condition_variable cv;
+
+  bool alone() const { return prepare || to_write != nullptr; }
+};
+
+// A version prepared and not yet written (steps 1-5 of CommitGroup).
+struct LedgerImpl::PreparedCommit {
+  std::shared_ptr<const State> base;  // the state it was built on
+  logchain::KeyHolders holders;       // its log entry key's holders
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<trie::Trie*, trie::Trie::Prepared>> tries;
+  trie::Trie::Prepared top;
+  std::shared_ptr<State> next;
+  CommitInfo info;
+};
+
+class LedgerImpl::PreparedWriteImpl final : public PreparedWrite {
+ public:
+  PreparedWriteImpl(const LedgerImpl* owner, std::unique_ptr<PreparedCommit> commit,
+                    const CommitInfo& info)
+      : owner_(owner), commit_(std::move(commit)), info_(info) {}
+  const CommitInfo& info() const override { return info_; }
+
+  const LedgerImpl* owner() const { return owner_; }
+  // nullptr: the batch changed nothing (info() is the version it was prepared on).
+  PreparedCommit* commit() { return commit_.get(); }
+
+ private:
+  const LedgerImpl* const owner_;
+  std::unique_ptr<PreparedCommit> commit_;
+  const CommitInfo info_;
 };
 
 LedgerImpl::LedgerImpl(const Options& options, std::string path)
@@ -595,44 +630,99 @@ Result<CommitInfo> LedgerImpl::CommitWrites(const std::vector<WriteBatch::Op>& o
   w.ops = &ops;
   w.reads = reads;
   w.sync = sync;
-  std::unique_lock lock(queue_mu_);
-  queue_.push_back(&w);
-  // A leader may be waiting for writers to join its group (below).
-  if (queue_.front() != &w) queue_.front()->cv.notify_one();
-  while (!w.done && queue_.front() != &w) w.cv.wait(lock);
-  if (!w.done) {
-    // Leader. The writers of the group just committed are on their way back (a
-    // thread that commits in a loop re-queues within microseconds); without them the
-    // writers split into two groups that alternate, each paying a whole sync. So wait
-    // briefly until as many writers are queued as were active at the last commit.
-    if (queue_.size() < expected_writers_) {
-      const auto deadline = std::chrono::steady_clock::now() + kGroupJoinWait;
-      while (queue_.size() < expected_writers_ &&
-             w.cv.wait_until(lock, deadline) != std::cv_status::timeout) {
-      }
-    }
-    // Take the queue as it is now, within the group limit.
-    std::vector<Writer*> group;
-    size_t group_ops = 0;
-    for (Writer* writer : queue_) {
-      if (!group.empty() && group_ops + writer->ops->size() > kMaxGroupOps) break;
-      group.push_back(writer);
-      group_ops += writer->ops->size();
-    }
-    lock.unlock();
-    CommitGroup(group);
-    lock.lock();
-    for (size_t i = 0; i < group.size(); ++i) {
-      Writer* writer = queue_.front();
-      queue_.pop_front();
-      writer->done = true;
-      if (writer != &w) writer->cv.notify_one();
-    }
-    expected_writers_ = group.size() + queue_.size();
-    if (!queue_.empty()) queue_.front()->cv.notify_one();
-  }
+  RunWriter(&w);
   if (!w.status.ok()) return w.status;
   return w.info;
+}
+
+Result<std::unique_ptr<PreparedWrite>> LedgerImpl::PrepareWrite(const WriteBatch& batch) {
+  if (closed_) return Status::FailedPrecondition("the ledger is closed");
+  VELLUM_RETURN_IF_ERROR(RequireKeys("writing"));
+  Writer w;
+  w.ops = &batch.ops();
+  w.prepare = true;
+  RunWriter(&w);
+  if (!w.status.ok()) return w.status;
+  return std::unique_ptr<PreparedWrite>(
+      std::make_unique<PreparedWriteImpl>(this, std::move(w.prepared), w.info));
+}
+
+Result<CommitInfo> LedgerImpl::CommitPrepared(const WriteOptions& options,
+                                              std::unique_ptr<PreparedWrite> prepared) {
+  if (closed_) return Status::FailedPrecondition("the ledger is closed");
+  auto* impl = dynamic_cast<PreparedWriteImpl*>(prepared.get());
+  if (impl == nullptr || impl->owner() != this) {
+    return Status::InvalidArgument("the prepared write was made by another ledger");
+  }
+  if (impl->commit() == nullptr) {
+    // Nothing to write; still only valid on the version it was prepared on.
+    const CommitInfo latest = Latest();
+    if (latest.version != impl->info().version) {
+      return Status::Aborted("the ledger changed after the write was prepared");
+    }
+    return latest;
+  }
+  Writer w;
+  w.to_write = impl->commit();
+  w.sync = options.sync.value_or(options_.sync);
+  RunWriter(&w);
+  if (!w.status.ok()) return w.status;
+  return w.info;
+}
+
+void LedgerImpl::RunWriter(Writer* w) {
+  std::unique_lock lock(queue_mu_);
+  queue_.push_back(w);
+  // A leader may be waiting for writers to join its group (below).
+  if (queue_.front() != w) queue_.front()->cv.notify_one();
+  while (!w->done && queue_.front() != w) w->cv.wait(lock);
+  if (w->done) return;
+  // Leader. The writers of the group just committed are on their way back (a thread
+  // that commits in a loop re-queues within microseconds); without them the writers
+  // split into two groups that alternate, each paying a whole sync. So wait briefly
+  // until as many writers are queued as were active at the last commit.
+  if (!w->alone() && queue_.size() < expected_writers_) {
+    const auto deadline = std::chrono::steady_clock::now() + kGroupJoinWait;
+    while (queue_.size() < expected_writers_ &&
+           w->cv.wait_until(lock, deadline) != std::cv_status::timeout) {
+    }
+  }
+  // Take the queue as it is now, within the group limit; a two-phase writer leads a
+  // turn of its own.
+  std::vector<Writer*> group;
+  size_t group_ops = 0;
+  for (Writer* writer : queue_) {
+    if (!group.empty() &&
+        (w->alone() || writer->alone() || group_ops + writer->ops->size() > kMaxGroupOps)) {
+      break;
+    }
+    group.push_back(writer);
+    if (writer->ops != nullptr) group_ops += writer->ops->size();
+  }
+  lock.unlock();
+  if (w->prepare) {
+    std::vector<Writer*> accepted;
+    w->prepared = PrepareGroup(group, &accepted);
+    if (w->prepared != nullptr) w->info = w->prepared->info;
+  } else if (w->to_write != nullptr) {
+    Result<CommitInfo> written = WriteCommit(*w->to_write, w->sync);
+    if (written.ok()) {
+      w->info = *written;
+    } else {
+      w->status = written.status();
+    }
+  } else {
+    CommitGroup(group);
+  }
+  lock.lock();
+  for (size_t i = 0; i < group.size(); ++i) {
+    Writer* writer = queue_.front();
+    queue_.pop_front();
+    writer->done = true;
+    if (writer != w) writer->cv.notify_one();
+  }
+  if (!w->alone()) expected_writers_ = group.size() + queue_.size();
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
 }
 
 Result<uint64_t> LedgerImpl::LastChange(uint64_t table_id, const crypto::Hash256& key_hash) {
@@ -675,10 +765,28 @@ Status LedgerImpl::CheckConflicts(
 }
 
 void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
+  std::vector<Writer*> accepted;
+  std::unique_ptr<PreparedCommit> commit = PrepareGroup(group, &accepted);
+  if (commit == nullptr) return;
+  const bool sync =
+      std::any_of(accepted.begin(), accepted.end(), [](const Writer* w) { return w->sync; });
+  Result<CommitInfo> written = WriteCommit(*commit, sync);
+  for (Writer* w : accepted) {
+    if (written.ok()) {
+      w->info = *written;
+    } else {
+      w->status = written.status();
+    }
+  }
+}
+
+std::unique_ptr<LedgerImpl::PreparedCommit> LedgerImpl::PrepareGroup(
+    const std::vector<Writer*>& group, std::vector<Writer*>* accepted_out) {
   if (!write_error_.ok()) {
     for (Writer* w : group) w->status = write_error_;
-    return;
+    return nullptr;
   }
+  std::vector<Writer*>& accepted = *accepted_out;
   std::shared_ptr<const State> base = CurrentState();
   const uint64_t version = base->version + 1;
 
@@ -692,9 +800,10 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   std::set<std::string> touched_names;  // top trie entries to rewrite or delete
   std::set<std::pair<uint64_t, crypto::Hash256>> group_keys;
   std::vector<logchain::WriteSetOp> log_ops;
-  std::vector<Writer*> accepted;
   uint64_t tables_created = 0;  // in this group: table ids are version << 16 | n
-  rocksdb::WriteBatch batch;
+  auto commit = std::make_unique<PreparedCommit>();
+  commit->base = base;
+  rocksdb::WriteBatch& batch = commit->batch;
   // Key and value records, added to `batch` sorted: the memtable's skiplist inserts a
   // sorted run far faster than scattered keys (each insert starts from the last one).
   std::vector<std::pair<std::string, Bytes>> key_records;
@@ -859,15 +968,16 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
     accepted.push_back(w);
   }
 
-  auto fail_all = [&](const Status& status) {
+  auto fail_all = [&](const Status& status) -> std::unique_ptr<PreparedCommit> {
     for (Writer* w : accepted) w->status = status;
+    return nullptr;
   };
   if (!group_status.ok()) return fail_all(group_status);
-  if (accepted.empty()) return;
+  if (accepted.empty()) return nullptr;
   CommitInfo unchanged{base->version, base->top_root.hash, base->log_size, base->log_head};
   if (log_ops.empty()) {
     for (Writer* w : accepted) w->info = unchanged;
-    return;
+    return nullptr;
   }
 
   for (auto [records, family] : {std::pair{&key_records, kKeys}, {&value_records, kValues}}) {
@@ -881,7 +991,7 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   }
 
   // 3. Tries: each changed table, then the top trie over the tables' roots.
-  std::vector<std::pair<trie::Trie*, trie::Trie::Prepared>> prepared;
+  std::vector<std::pair<trie::Trie*, trie::Trie::Prepared>>& prepared = commit->tries;
   for (auto& [table_id, p] : pending) {
     if (p.changes.empty()) continue;
     auto trie = TableTrie(table_id);
@@ -929,7 +1039,8 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   header.time_micros = env_->WallMicros();
   header.prev_entry_hash = base->log_head;
   header.state_root_after = new_top_root.hash;
-  auto entry_key = entry_keys_.Take(Holders());
+  commit->holders = Holders();
+  auto entry_key = entry_keys_.Take(commit->holders);
   if (!entry_key.ok()) return fail_all(entry_key.status());
   auto sealed = logchain::SealLogEntry(header, logchain::EncodeWriteSet(log_ops),
                                        std::move(entry_key).value(), crypto::SystemRandom());
@@ -955,25 +1066,6 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   for (const auto& [trie, p] : prepared) node_store_->AddToWriteBatch(p.batch, &batch);
   node_store_->AddToWriteBatch(top_prepared->batch, &batch);
 
-  rocksdb::WriteOptions write_options;
-  write_options.sync =
-      std::any_of(accepted.begin(), accepted.end(), [](const Writer* w) { return w->sync; });
-  rocksdb::Status s = rocks_->Write(write_options, &batch);
-  if (!s.ok()) {
-    Status failed = RocksStatus(s, "committing version " + std::to_string(version));
-    write_error_ = Status::IOError("the ledger stopped taking writes after a failed commit (" +
-                                   failed.message() + "); reopen it");
-    return fail_all(failed);
-  }
-
-  // 6. Durable: make it current.
-  for (auto& [trie, p] : prepared) {
-    Status installed = trie->Install(std::move(p));
-    VELLUM_CHECK_MSG(installed.ok(), "installing a written trie version failed");
-  }
-  Status installed = top_->Install(std::move(top_prepared).value());
-  VELLUM_CHECK_MSG(installed.ok(), "installing a written top trie version failed");
-
   auto next = std::make_shared<State>();
   next->version = version;
   next->top_root = new_top_root;
@@ -982,13 +1074,50 @@ void LedgerImpl::CommitGroup(const std::vector<Writer*>& group) {
   next->log_head = sealed->entry_hash;
   next->log = std::move(log);
   next->tables = std::move(tables);
-  CommitInfo info{version, new_top_root.hash, header.index, sealed->entry_hash};
+  commit->next = std::move(next);
+  commit->top = std::move(top_prepared).value();
+  commit->info = CommitInfo{version, new_top_root.hash, header.index, sealed->entry_hash};
+  return commit;
+}
+
+Result<CommitInfo> LedgerImpl::WriteCommit(PreparedCommit& commit, bool sync) {
+  if (!write_error_.ok()) return write_error_;
+  const uint64_t version = commit.info.version;
+  // A prepared version is written only onto the state it was built on: any commit in
+  // between (or a pruning, which republishes the state) makes it stale, and so does a
+  // change of the log key holders its entry key was split to.
+  if (CurrentState() != commit.base) {
+    return Status::Aborted("the ledger changed after version " + std::to_string(version) +
+                           " was prepared; write it again");
+  }
+  const logchain::KeyHolders holders = Holders();
+  if (holders.threshold != commit.holders.threshold || holders.holders != commit.holders.holders) {
+    return Status::Aborted("the log key holders changed after version " + std::to_string(version) +
+                           " was prepared; write it again");
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  rocksdb::Status s = rocks_->Write(write_options, &commit.batch);
+  if (!s.ok()) {
+    Status failed = RocksStatus(s, "committing version " + std::to_string(version));
+    write_error_ = Status::IOError("the ledger stopped taking writes after a failed commit (" +
+                                   failed.message() + "); reopen it");
+    return failed;
+  }
+
+  // 6. Durable: make it current.
+  for (auto& [trie, p] : commit.tries) {
+    Status installed = trie->Install(std::move(p));
+    VELLUM_CHECK_MSG(installed.ok(), "installing a written trie version failed");
+  }
+  Status installed = top_->Install(std::move(commit.top));
+  VELLUM_CHECK_MSG(installed.ok(), "installing a written top trie version failed");
   {
     std::lock_guard lock(state_mu_);
-    state_ = next;
+    state_ = std::move(commit.next);
   }
-  for (Writer* w : accepted) w->info = info;
   MaybePrune(version);
+  return commit.info;
 }
 
 void LedgerImpl::MaybePrune(uint64_t version) {

@@ -20,6 +20,11 @@
 // prepared, one log entry sealed, keys/values/history/log/trie nodes/head in one
 // rocksdb::WriteBatch, synced once if any writer asked for sync. Then it installs the
 // tries, publishes the State and wakes the group.
+//
+// Two-phase writes (PrepareWrite, CommitPrepared) split that turn in two: a writer
+// that leads alone runs the first half (PrepareGroup: everything up to the write
+// batch) and keeps the result; a later turn writes it (WriteCommit) if the state it
+// was built on is still the current one, and otherwise refuses with Aborted.
 
 #ifndef VELLUM_DB_LEDGER_IMPL_H_
 #define VELLUM_DB_LEDGER_IMPL_H_
@@ -84,6 +89,9 @@ class LedgerImpl final : public DB {
                                              std::span<const HolderKey* const> keys) override;
   Result<uint64_t> Forget(uint64_t first, uint64_t last) override;
   Status SetLogKeyHolders(std::span<const HolderKey::PublicKey> holders, int threshold) override;
+  Result<std::unique_ptr<PreparedWrite>> PrepareWrite(const WriteBatch& batch) override;
+  Result<CommitInfo> CommitPrepared(const WriteOptions& options,
+                                    std::unique_ptr<PreparedWrite> prepared) override;
   // checkpoint.cc
   Status Checkpoint(const std::string& dir) override;
   Status SyncWrites() override;
@@ -124,6 +132,8 @@ class LedgerImpl final : public DB {
   friend class LedgerAudit;
   struct Writer;
   struct Table;  // a table's trie
+  struct PreparedCommit;
+  class PreparedWriteImpl;
 
   LedgerImpl(const Options& options, std::string path);
 
@@ -140,7 +150,18 @@ class LedgerImpl final : public DB {
   Status RequireKeys(std::string_view operation) const;
 
   // Commit pipeline.
+  // Queues `w` and returns once its turn is done: as a follower of a group, or as the
+  // leader that ran it (CommitGroup, or `w` alone for a two-phase writer).
+  void RunWriter(Writer* w);
   void CommitGroup(const std::vector<Writer*>& group);
+  // Steps 1-5 of a commit: checks every writer of `group` (one that fails gets its
+  // status and drops out; the others are added to `accepted`) and prepares their
+  // version: tries, log entry, write batch. nullptr when there is nothing to write:
+  // every accepted writer's status or info is then set.
+  std::unique_ptr<PreparedCommit> PrepareGroup(const std::vector<Writer*>& group,
+                                               std::vector<Writer*>* accepted);
+  // Step 6: writes `commit` (synced if `sync`) and makes it the current state.
+  Result<CommitInfo> WriteCommit(PreparedCommit& commit, bool sync);
   Status CheckConflicts(const State& base, const ReadSet& reads,
                         const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys);
   Result<uint64_t> LastChange(uint64_t table_id, const crypto::Hash256& key_hash);

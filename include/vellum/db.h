@@ -130,6 +130,15 @@ struct DBStats {
   std::vector<ColumnFamily> column_families;
 };
 
+// A version made by DB::PrepareWrite and not yet written (see there). Owned by the
+// caller; drop it, or hand it to the DB that made it, before that DB closes.
+class PreparedWrite {
+ public:
+  virtual ~PreparedWrite() = default;
+  // What CommitPrepared returns when it writes this version.
+  virtual const CommitInfo& info() const = 0;
+};
+
 class DB {
  public:
   // Opens (or with options.create_if_missing creates) the ledger in directory `path`.
@@ -153,6 +162,20 @@ class DB {
   // retrying. After an IOError the ledger takes no more writes until it is reopened.
   virtual Result<CommitInfo> Write(const WriteOptions& options, const WriteBatch& batch) = 0;
   virtual std::unique_ptr<Transaction> BeginTransaction() = 0;
+
+  // Two-phase writes, for a caller that knows its next write before it may make it
+  // (a replicated node prepares the version a proposal will create while its peers
+  // vote). PrepareWrite does all of Write's work on top of the latest version —
+  // checks, encryption, tries, the sealed log entry — and writes nothing;
+  // CommitPrepared then only writes it. The prepared version stays valid only while
+  // nothing else changes the ledger: CommitPrepared returns Aborted, and writes
+  // nothing, when another commit came first or the log key holders changed (write
+  // the batch again). A prepared write that is dropped leaves no trace. Errors and
+  // their meaning are Write's; PrepareWrite's info() is what CommitPrepared returns
+  // on success.
+  virtual Result<std::unique_ptr<PreparedWrite>> PrepareWrite(const WriteBatch& batch) = 0;
+  virtual Result<CommitInfo> CommitPrepared(const WriteOptions& options,
+                                            std::unique_ptr<PreparedWrite> prepared) = 0;
 
   // --- reads
   // The value of `key` in `table`; std::nullopt if absent. NotFound for a table that

@@ -187,6 +187,143 @@ TEST(DBWrite, UnknownTableAndOversizedInputAreRejected) {
   EXPECT_EQ(db->Latest().state_root, latest.state_root);
 }
 
+TEST(DBWrite, PreparedWriteCommitsExactlyWhatItPrepared) {
+  LedgerDir dir, twin_dir;
+  // A twin ledger (same master key and ledger id) takes the same writes with Write.
+  Options options = dir.DefaultOptions();
+  options.ledger_id = std::string(16, '\x5a');
+  Options twin_options = twin_dir.DefaultOptions();
+  twin_options.key_file = dir.key_file();
+  twin_options.ledger_id = options.ledger_id;
+  auto db = dir.Open(options);
+  MustCreateTable(*db, "t");
+  const CommitInfo before = db->Latest();
+  WriteBatch batch;
+  batch.Put("t", "k", "v1");
+  batch.CreateTable("u");
+  auto prepared = db->PrepareWrite(batch);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  const CommitInfo promised = (*prepared)->info();
+  EXPECT_EQ(promised.version, before.version + 1);
+  // Nothing is written or visible until it is committed.
+  EXPECT_EQ(db->Latest().version, before.version);
+  EXPECT_EQ(GetString(*db, "t", "k"), "<absent>");
+  auto committed = db->CommitPrepared({}, std::move(prepared).value());
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, promised.version);
+  EXPECT_EQ(committed->state_root, promised.state_root);
+  EXPECT_EQ(committed->entry_hash, promised.entry_hash);
+  EXPECT_EQ(GetString(*db, "t", "k"), "v1");
+  auto tables = db->ListTables();
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(*tables, (std::vector<std::string>{"t", "u"}));
+
+  // The same write made with Write on the twin gives the same state root.
+  auto twin = twin_dir.Open(twin_options);
+  MustCreateTable(*twin, "t");
+  EXPECT_EQ(MustWrite(*twin, batch).state_root, promised.state_root);
+
+  // Survives reopening, and the audit finds the log and the state consistent.
+  db.reset();
+  db = dir.Open(dir.DefaultOptions(false));
+  EXPECT_EQ(GetString(*db, "t", "k"), "v1");
+  EXPECT_EQ(db->Latest().state_root, promised.state_root);
+  auto report = db->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+}
+
+TEST(DBWrite, PreparedWriteIsAbortedByAnyChangeInBetween) {
+  LedgerDir dir;
+  auto db = dir.Open();
+  MustCreateTable(*db, "t");
+  WriteBatch batch;
+  batch.Put("t", "k", "prepared");
+
+  // Another commit first: the prepared version is stale and writes nothing.
+  auto stale = db->PrepareWrite(batch);
+  ASSERT_TRUE(stale.ok());
+  const CommitInfo other = MustPut(*db, "t", "other", "x");
+  auto refused = db->CommitPrepared({}, std::move(stale).value());
+  EXPECT_EQ(refused.status().code(), StatusCode::kAborted) << refused.status().ToString();
+  EXPECT_EQ(db->Latest().version, other.version);
+  EXPECT_EQ(GetString(*db, "t", "k"), "<absent>");
+
+  // New log key holders in between: refused too (its entry key was split to the old).
+  auto before_holders = db->PrepareWrite(batch);
+  ASSERT_TRUE(before_holders.ok());
+  const HolderKey holder = HolderKey::Generate();
+  const HolderKey::PublicKey holders[] = {holder.public_key()};
+  ASSERT_TRUE(db->SetLogKeyHolders(holders, 1).ok());
+  EXPECT_EQ(db->CommitPrepared({}, std::move(before_holders).value()).status().code(),
+            StatusCode::kAborted);
+  EXPECT_EQ(db->Latest().version, other.version);
+
+  // A prepared write that is dropped leaves no trace; the next one lands.
+  ASSERT_TRUE(db->PrepareWrite(batch).ok());
+  auto fresh = db->PrepareWrite(batch);
+  ASSERT_TRUE(fresh.ok());
+  auto landed = db->CommitPrepared({}, std::move(fresh).value());
+  ASSERT_TRUE(landed.ok()) << landed.status().ToString();
+  EXPECT_EQ(landed->version, other.version + 1);
+  EXPECT_EQ(GetString(*db, "t", "k"), "prepared");
+  const HolderKey* keys[] = {&holder};
+  auto ops = db->DecryptLogEntry(landed->log_index, keys);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  EXPECT_EQ((*ops)[0].value, "prepared");
+
+  // Bad input fails at PrepareWrite, as it would at Write, and changes nothing.
+  WriteBatch unknown;
+  unknown.Put("nope", "k", "v");
+  EXPECT_EQ(db->PrepareWrite(unknown).status().code(), StatusCode::kNotFound);
+  // A write of another ledger is refused.
+  LedgerDir other_dir;
+  auto other_db = other_dir.Open();
+  MustCreateTable(*other_db, "t");
+  auto foreign = other_db->PrepareWrite(batch);
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(db->CommitPrepared({}, std::move(foreign).value()).status().code(),
+            StatusCode::kInvalidArgument);
+  auto report = db->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+}
+
+TEST(DBWrite, PreparedWritesInterleaveWithConcurrentWriters) {
+  LedgerDir dir;
+  auto db = dir.Open();
+  MustCreateTable(*db, "t");
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) MustPut(*db, "t", "w" + std::to_string(i % 50), "x");
+  });
+  int landed = 0, aborted = 0;
+  for (int i = 0; i < 200; ++i) {
+    WriteBatch batch;
+    batch.Put("t", "p" + std::to_string(i), std::to_string(i));
+    auto prepared = db->PrepareWrite(batch);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    const CommitInfo promised = (*prepared)->info();
+    auto committed = db->CommitPrepared({}, std::move(prepared).value());
+    if (committed.ok()) {
+      ++landed;
+      EXPECT_EQ(committed->version, promised.version);
+      EXPECT_EQ(committed->state_root, promised.state_root);
+      EXPECT_EQ(GetString(*db, "t", "p" + std::to_string(i), promised.version), std::to_string(i));
+    } else {
+      ASSERT_EQ(committed.status().code(), StatusCode::kAborted);
+      ++aborted;
+      EXPECT_EQ(GetString(*db, "t", "p" + std::to_string(i)), "<absent>");
+    }
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(landed + aborted, 200);
+  auto report = db->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->findings.size() << " findings";
+}
+
 TEST(DBRead, VersionsAndDeletes) {
   LedgerDir dir;
   auto db = dir.Open();
