@@ -143,6 +143,7 @@ void Raft::Reset(uint64_t term) {
   heartbeat_elapsed_ = 0;
   ResetRandomizedElectionTimeout();
   lead_transferee_ = kNoNode;
+  forwarded_last_.clear();
   tracker_.ResetVotes();
   // A new term starts with no knowledge of the followers' logs.
   tracker_.ResetProgress(log_.LastIndex() + 1, id_, log_.LastIndex());
@@ -206,7 +207,7 @@ void Raft::LocalAppendPersisted(uint64_t index, uint64_t term) {
   Progress* self = tracker_.Get(id_);
   if (self == nullptr || !self->MaybeUpdate(index)) return;
   // A single-voter cluster commits here; otherwise followers may already have acked.
-  if (MaybeCommit()) BroadcastAppend();
+  if (MaybeCommit()) SendCommitUpdates();
 }
 
 bool Raft::HasUnappliedConfChange() const {
@@ -615,7 +616,9 @@ void Raft::StepLeader(const Message& m) {
     case MessageType::kPropose:
       // A follower forwarded entries; dropped while a transfer is under way or
       // under backpressure (the client retries on timeout).
-      LeaderAppend(m.entries, /*local=*/false).IgnoreError();
+      if (LeaderAppend(m.entries, /*local=*/false).ok() && !m.entries.empty()) {
+        forwarded_last_[m.from] = log_.LastIndex();
+      }
       return;
     case MessageType::kReadIndex:
       LeaderReadIndex(m.context, m.from);
@@ -673,12 +676,9 @@ void Raft::HandleAppendResponse(const Message& m) {
       pr->inflights.FreeLE(m.index);
       break;
   }
-  if (MaybeCommit()) {
-    BroadcastAppend();
-  } else {
-    // Keep the follower's pipeline full.
-    while (SendAppend(m.from, false)) {
-    }
+  if (MaybeCommit()) SendCommitUpdates();
+  // Keep the follower's pipeline full.
+  while (SendAppend(m.from, false)) {
   }
   if (m.from == lead_transferee_ && pr->match == log_.LastIndex()) SendTimeoutNow(m.from);
 }
@@ -884,6 +884,20 @@ bool Raft::CommittedInCurrentTerm() const {
 void Raft::BroadcastAppend() {
   for (const auto& [peer, p] : tracker_.all()) {
     if (peer != id_) SendAppend(peer, true);
+  }
+}
+
+void Raft::SendCommitUpdates() {
+  const uint64_t committed = log_.committed();
+  for (const auto& [peer, p] : tracker_.all()) {
+    if (peer == id_) continue;
+    auto waiting = forwarded_last_.find(peer);
+    if (waiting != forwarded_last_.end() && waiting->second <= committed) {
+      forwarded_last_.erase(waiting);
+      SendAppend(peer, /*send_if_empty=*/true);
+    } else {
+      SendAppend(peer, /*send_if_empty=*/false);
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,6 +118,10 @@ class Raft {
   Status CheckConfChangeProposal(const Entry& entry) const;
   bool MaybeCommit();
   void BroadcastAppend();
+  // After the commit index moved: tells the followers that wait for it at once (see
+  // forwarded_last_) and sends everyone the entries they lack; the others learn the
+  // new commit index with the next append or heartbeat.
+  void SendCommitUpdates();
   void BroadcastHeartbeat();
   // Sends `to` the entries it lacks (or a snapshot). With `send_if_empty`, an empty
   // append carries the commit index. False if nothing was sent.
@@ -167,6 +172,12 @@ class Raft {
   // commits an entry of its own term.
   uint64_t pending_conf_index_ = 0;
   uint64_t uncommitted_bytes_ = 0;
+  // Leader: for each follower that forwarded proposals, the index of the last entry
+  // appended from them. That follower answers its clients only once it applies the
+  // entry, so it hears of the commit at once; a follower with nothing waiting learns
+  // it with the next append or heartbeat (a signed message and a signed answer fewer
+  // per commit and follower).
+  std::map<NodeId, uint64_t> forwarded_last_;
   // ReadIndex requests confirmed in order: a quorum acknowledging one confirms all
   // before it.
   std::deque<PendingRead> pending_reads_;

@@ -64,6 +64,39 @@ TEST(RaftCore, FollowerForwardsProposalsToTheLeader) {
   EXPECT_EQ(cluster.AppliedCommands(follower), std::vector<std::string>{"via-follower"});
 }
 
+TEST(RaftCore, CommitReachesAForwardingFollowerAtOnceAndTheOthersWithTheNextMessage) {
+  RaftCluster cluster({1, 2, 3});
+  const NodeId lead = cluster.ElectLeader();
+  cluster.TickAll(2);
+  cluster.Settle();
+  std::vector<NodeId> followers;
+  for (NodeId id : cluster.ids()) {
+    if (id != lead) followers.push_back(id);
+  }
+  const size_t before = cluster.AppliedCommands(lead).size();
+  ASSERT_EQ(cluster.AppliedCommands(followers[0]).size(), before);
+  // A follower that forwarded a proposal hears of its commit at once: its client
+  // waits for it to apply the entry.
+  ASSERT_TRUE(cluster.Propose(followers[0], "forwarded").ok());
+  cluster.Settle();
+  EXPECT_EQ(cluster.AppliedCommands(lead).size(), before + 1);
+  EXPECT_EQ(cluster.AppliedCommands(followers[0]).size(), before + 1);
+  // The other follower holds the entry but learns of the commit only with the next
+  // message from the leader, which saves a signed round per commit.
+  EXPECT_EQ(cluster.AppliedCommands(followers[1]).size(), before);
+  ASSERT_TRUE(cluster.Propose(lead, "next").ok());
+  cluster.Settle();
+  EXPECT_EQ(cluster.AppliedCommands(followers[1]).size(), before + 1);
+  EXPECT_EQ(cluster.AppliedCommands(followers[0]).size(), before + 1);
+  // A heartbeat carries the rest.
+  cluster.TickAll(2);
+  cluster.Settle();
+  for (NodeId id : cluster.ids()) {
+    EXPECT_EQ(cluster.AppliedCommands(id).size(), before + 2) << "node " << id;
+  }
+  EXPECT_EQ(cluster.CheckInvariants(), "");
+}
+
 TEST(RaftCore, NoLeaderMeansUnavailable) {
   RaftCluster cluster({1, 2, 3});
   EXPECT_EQ(cluster.Propose(1, "x").code(), StatusCode::kUnavailable);
