@@ -65,6 +65,7 @@ logchain::WriteSetOp ToWriteSetOp(const WriteBatch::Op& op) {
 }  // namespace
 
 ReplicatedLedger::~ReplicatedLedger() {
+  prepared_version_.reset();
   if (db_) db_->Close().IgnoreError();
 }
 
@@ -397,6 +398,7 @@ Status ReplicatedLedger::ReleaseLedger() {
     env->SleepForMicros(1000);
   }
   // Its unsynced writes do not matter: this ledger is being replaced.
+  prepared_version_.reset();
   db_->Close().IgnoreError();
   db_.reset();
   return Status::OK();
@@ -669,6 +671,7 @@ Status ReplicatedLedger::Process(std::vector<raft::Message>* outbox, const Sende
       }
     }
     if (!alarm_.ok()) break;
+    PrepareNextVersion(rd.entries);
     for (const raft::ReadState& rs : rd.read_states) {
       if (rs.request_context.size() != 8) continue;
       auto it = pending_reads_.find(DecodeFixed64BE(rs.request_context.data()));
@@ -714,6 +717,11 @@ Status ReplicatedLedger::CheckAttestation(const NodeCommand& command) {
                               std::to_string(latest.version) + "): the replicas have diverged");
   }
   // One command, one ledger version, one ledger log entry: version v is log entry v.
+  if (v == latest.version && latest.log_index == v) {
+    // The usual case: nothing was applied since the proposal. The latest version's
+    // root is what its log entry records, without reading and proving the entry.
+    if (latest.state_root == command.attested_root) return Status::OK();
+  }
   VELLUM_ASSIGN_OR_RETURN(LogEntryInfo info, db_->GetLogEntry(v));
   if (info.version != v) {
     return Status::Corruption("ledger log entry " + std::to_string(v) + " records version " +
@@ -765,48 +773,100 @@ Status ReplicatedLedger::CheckWrite(const ClientWrite& write,
   return Status::OK();
 }
 
-Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
+ReplicatedLedger::CommandBatch ReplicatedLedger::BuildCommandBatch(
+    const raft::Entry& entry, const NodeCommand& command) const {
   // Every write is checked against the tables as the writes before it leave them,
   // exactly as applying them one by one would; a write that would fail fails alone.
   // The check depends only on the ledger's tables at this point of the log, which
   // every member has alike, so every member fails the same writes.
-  std::set<std::string, std::less<>> tables = tables_;
-  std::vector<Status> outcome(command.writes.size());
-  WriteBatch batch;
-  if (!node_table_exists_) batch.CreateTable(kNodeTable);
-  size_t accepted = 0;
+  CommandBatch out;
+  out.tables = tables_;
+  out.outcome.resize(command.writes.size());
+  if (!node_table_exists_) out.batch.CreateTable(kNodeTable);
   std::vector<bool> creates_table;
   for (size_t w = 0; w < command.writes.size(); ++w) {
     const ClientWrite& write = command.writes[w];
-    std::set<std::string, std::less<>> after = tables;
-    outcome[w] = CheckWrite(write, &after, &creates_table);
-    if (!outcome[w].ok()) continue;
-    tables = std::move(after);
+    std::set<std::string, std::less<>> after = out.tables;
+    out.outcome[w] = CheckWrite(write, &after, &creates_table);
+    if (!out.outcome[w].ok()) continue;
+    out.tables = std::move(after);
     for (size_t i = 0; i < write.ops.size(); ++i) {
       const logchain::WriteSetOp& op = write.ops[i];
       switch (op.kind) {
         case logchain::WriteSetOp::Kind::kPut:
-          if (creates_table[i]) batch.CreateTable(op.table);
-          batch.Put(op.table, AsChars(op.key), AsChars(op.value));
+          if (creates_table[i]) out.batch.CreateTable(op.table);
+          out.batch.Put(op.table, AsChars(op.key), AsChars(op.value));
           break;
         case logchain::WriteSetOp::Kind::kDelete:
-          batch.Delete(op.table, AsChars(op.key));
+          out.batch.Delete(op.table, AsChars(op.key));
           break;
         case logchain::WriteSetOp::Kind::kCreateTable:
-          batch.CreateTable(op.table);
+          out.batch.CreateTable(op.table);
           break;
         case logchain::WriteSetOp::Kind::kDropTable:
-          batch.DropTable(op.table);
+          out.batch.DropTable(op.table);
           break;
       }
     }
-    ++accepted;
+    ++out.accepted;
   }
+  if (out.accepted > 0) out.batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
+  return out;
+}
+
+namespace {
+
+bool SameOps(const WriteBatch& a, const WriteBatch& b) {
+  return std::equal(a.ops().begin(), a.ops().end(), b.ops().begin(), b.ops().end(),
+                    [](const WriteBatch::Op& x, const WriteBatch::Op& y) {
+                      return x.kind == y.kind && x.table == y.table && x.key == y.key &&
+                             x.value == y.value;
+                    });
+}
+
+}  // namespace
+
+void ReplicatedLedger::PrepareNextVersion(const std::vector<raft::Entry>& appended) {
+  if (!alarm_.ok() || !is_leader()) return;
+  for (const raft::Entry& e : appended) {
+    if (e.index != applied_index_ + 1) continue;
+    if (e.type != raft::EntryType::kNormal || e.data.empty()) return;
+    if (prepared_version_ && prepared_version_->index == e.index &&
+        prepared_version_->term == e.term) {
+      return;
+    }
+    // Anything that fails here fails again when the entry is applied, which reports it.
+    Result<NodeCommand> command = OpenCommand(replication_key_, e.data);
+    if (!command.ok()) return;
+    CommandBatch built = BuildCommandBatch(e, *command);
+    if (built.accepted == 0) return;
+    Result<std::unique_ptr<PreparedWrite>> write = db_->PrepareWrite(built.batch);
+    if (!write.ok()) return;
+    prepared_version_ =
+        PreparedVersion{e.index, e.term, std::move(built.batch), std::move(write).value()};
+    return;
+  }
+}
+
+Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
+  CommandBatch built = BuildCommandBatch(entry, command);
+  // The version prepared for this very entry, from the same batch, if there is one.
+  std::unique_ptr<PreparedWrite> prepared;
+  if (prepared_version_ && prepared_version_->index == entry.index &&
+      prepared_version_->term == entry.term && SameOps(prepared_version_->batch, built.batch)) {
+    prepared = std::move(prepared_version_->write);
+  }
+  if (prepared_version_ && prepared_version_->index <= entry.index) prepared_version_.reset();
   Status write_status;
   CommitInfo info;
-  if (accepted > 0) {
-    batch.Put(kNodeTable, kAppliedIndexKey, EncodeIndex(entry.index));
-    Result<CommitInfo> written = db_->Write({}, batch);
+  if (built.accepted > 0) {
+    Result<CommitInfo> written = Status::Aborted("not prepared");
+    // Aborted: the ledger changed since (a membership record); write it afresh.
+    if (prepared != nullptr) {
+      written = db_->CommitPrepared({}, std::move(prepared));
+      if (written.ok()) ++prepared_versions_used_;
+    }
+    if (written.status().code() == StatusCode::kAborted) written = db_->Write({}, built.batch);
     if (written.ok()) {
       info = *written;
     } else if (IsDeterministicFailure(written.status())) {
@@ -818,17 +878,17 @@ Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeComman
     }
   }
   applied_index_ = entry.index;
-  if (accepted > 0 && write_status.ok()) {
+  if (built.accepted > 0 && write_status.ok()) {
     node_table_exists_ = true;
-    tables_ = std::move(tables);
+    tables_ = std::move(built.tables);
   }
   for (size_t w = 0; w < command.writes.size(); ++w) {
     auto pending = pending_writes_.find(command.writes[w].request_id);
     if (pending == pending_writes_.end()) continue;
     WriteCallback done = std::move(pending->second.done);
     pending_writes_.erase(pending);
-    if (!outcome[w].ok()) {
-      done(outcome[w]);
+    if (!built.outcome[w].ok()) {
+      done(built.outcome[w]);
     } else if (!write_status.ok()) {
       done(write_status);
     } else {

@@ -202,6 +202,9 @@ class ReplicatedLedger {
   bool is_leader() const;
   uint64_t leader() const;
   uint64_t applied_index() const { return applied_index_; }
+  // Commands applied by writing the version prepared for them while their peers
+  // voted (see PrepareNextVersion); for tests.
+  uint64_t prepared_versions_used() const { return prepared_versions_used_; }
   // The state root of the ledger's latest version.
   CommitInfo latest() { return db_ ? db_->Latest() : CommitInfo{}; }
 
@@ -251,7 +254,20 @@ class ReplicatedLedger {
   // Records a snapshot and compacts the Raft log when due (after applying).
   void MaybeCompact();
   Status ApplyEntry(const raft::Entry& entry);
+  // What applying a command writes: its batch, and each client write's outcome.
+  struct CommandBatch {
+    WriteBatch batch;
+    std::vector<Status> outcome;                // per client write
+    std::set<std::string, std::less<>> tables;  // the tables after it
+    size_t accepted = 0;                        // client writes in the batch
+  };
+  CommandBatch BuildCommandBatch(const raft::Entry& entry, const NodeCommand& command) const;
   Status ApplyCommand(const raft::Entry& entry, const NodeCommand& command);
+  // On the leader, prepares the ledger version of the next entry to apply among
+  // `appended` (DB::PrepareWrite) while its peers vote on it, so that applying it once
+  // committed only writes it. Nothing is changed; a prepared version that does not
+  // match what applying finds is dropped.
+  void PrepareNextVersion(const std::vector<raft::Entry>& appended);
   Status ApplyConfChange(const raft::Entry& entry);
   // Writes a membership change to the ledger with the applied index.
   Status RecordConfChange(const raft::Entry& entry, const raft::ConfChange& change);
@@ -296,6 +312,16 @@ class ReplicatedLedger {
   SnapshotStats snapshot_stats_;
   // The ledger's tables (kept in step with what is applied).
   std::set<std::string, std::less<>> tables_;
+  // The ledger version PrepareNextVersion made for the entry (index, term), built from
+  // `batch`. Dropped before the ledger closes.
+  struct PreparedVersion {
+    uint64_t index = 0;
+    uint64_t term = 0;
+    WriteBatch batch;
+    std::unique_ptr<PreparedWrite> write;
+  };
+  std::optional<PreparedVersion> prepared_version_;
+  uint64_t prepared_versions_used_ = 0;
   Status alarm_;
   std::vector<std::string> peer_alarms_;
 };

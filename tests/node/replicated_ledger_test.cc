@@ -88,6 +88,17 @@ TEST(ReplicatedLedger, WritesApplyEverywhereWithIdenticalRoots) {
     ASSERT_TRUE(value.ok());
     EXPECT_EQ(value->value_or(""), "100");
   }
+  // The leader wrote the versions it prepared while the followers voted (one write
+  // at a time here, so each was next to apply — all but perhaps the first, proposed
+  // before the leader's no-op was applied); the followers applied afresh. The roots
+  // above agree either way.
+  const uint64_t lead = c.Leader();
+  EXPECT_GE(c.node(lead).prepared_versions_used(), 20u);
+  for (uint64_t id : {1, 2, 3}) {
+    if (id != lead) {
+      EXPECT_EQ(c.node(id).prepared_versions_used(), 0u) << "node " << id;
+    }
+  }
 }
 
 TEST(ReplicatedLedger, FailedCommandsFailEverywhereAndChangeNothing) {
