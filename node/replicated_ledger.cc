@@ -814,18 +814,6 @@ ReplicatedLedger::CommandBatch ReplicatedLedger::BuildCommandBatch(
   return out;
 }
 
-namespace {
-
-bool SameOps(const WriteBatch& a, const WriteBatch& b) {
-  return std::equal(a.ops().begin(), a.ops().end(), b.ops().begin(), b.ops().end(),
-                    [](const WriteBatch::Op& x, const WriteBatch::Op& y) {
-                      return x.kind == y.kind && x.table == y.table && x.key == y.key &&
-                             x.value == y.value;
-                    });
-}
-
-}  // namespace
-
 void ReplicatedLedger::PrepareNextVersion(const std::vector<raft::Entry>& appended) {
   if (!alarm_.ok() || !is_leader()) return;
   for (const raft::Entry& e : appended) {
@@ -843,30 +831,40 @@ void ReplicatedLedger::PrepareNextVersion(const std::vector<raft::Entry>& append
     Result<std::unique_ptr<PreparedWrite>> write = db_->PrepareWrite(built.batch);
     if (!write.ok()) return;
     prepared_version_ =
-        PreparedVersion{e.index, e.term, std::move(built.batch), std::move(write).value()};
+        PreparedVersion{e.index, e.term, std::move(built), std::move(write).value()};
     return;
   }
 }
 
 Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeCommand& command) {
-  CommandBatch built = BuildCommandBatch(entry, command);
-  // The version prepared for this very entry, from the same batch, if there is one.
+  // The version prepared for this very entry, if there is one. What it was built from
+  // depends only on the entry and on the tables, which change only with a ledger
+  // write — and any ledger write since makes CommitPrepared refuse it.
   std::unique_ptr<PreparedWrite> prepared;
+  CommandBatch built;
   if (prepared_version_ && prepared_version_->index == entry.index &&
-      prepared_version_->term == entry.term && SameOps(prepared_version_->batch, built.batch)) {
+      prepared_version_->term == entry.term) {
     prepared = std::move(prepared_version_->write);
+    built = std::move(prepared_version_->built);
+  } else {
+    built = BuildCommandBatch(entry, command);
   }
   if (prepared_version_ && prepared_version_->index <= entry.index) prepared_version_.reset();
+  Result<CommitInfo> written = CommitInfo{};
+  bool write_afresh = prepared == nullptr;
+  if (prepared != nullptr) {
+    written = db_->CommitPrepared({}, std::move(prepared));
+    if (written.ok()) ++prepared_versions_used_;
+    if (written.status().code() == StatusCode::kAborted) {
+      // The ledger changed after it was prepared (a membership record).
+      built = BuildCommandBatch(entry, command);
+      write_afresh = true;
+    }
+  }
+  if (write_afresh && built.accepted > 0) written = db_->Write({}, built.batch);
   Status write_status;
   CommitInfo info;
   if (built.accepted > 0) {
-    Result<CommitInfo> written = Status::Aborted("not prepared");
-    // Aborted: the ledger changed since (a membership record); write it afresh.
-    if (prepared != nullptr) {
-      written = db_->CommitPrepared({}, std::move(prepared));
-      if (written.ok()) ++prepared_versions_used_;
-    }
-    if (written.status().code() == StatusCode::kAborted) written = db_->Write({}, built.batch);
     if (written.ok()) {
       info = *written;
     } else if (IsDeterministicFailure(written.status())) {

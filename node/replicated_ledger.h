@@ -312,12 +312,12 @@ class ReplicatedLedger {
   SnapshotStats snapshot_stats_;
   // The ledger's tables (kept in step with what is applied).
   std::set<std::string, std::less<>> tables_;
-  // The ledger version PrepareNextVersion made for the entry (index, term), built from
-  // `batch`. Dropped before the ledger closes.
+  // The ledger version PrepareNextVersion made for the entry (index, term), from
+  // `built`. Dropped before the ledger closes.
   struct PreparedVersion {
     uint64_t index = 0;
     uint64_t term = 0;
-    WriteBatch batch;
+    CommandBatch built;
     std::unique_ptr<PreparedWrite> write;
   };
   std::optional<PreparedVersion> prepared_version_;

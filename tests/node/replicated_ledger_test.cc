@@ -101,6 +101,36 @@ TEST(ReplicatedLedger, WritesApplyEverywhereWithIdenticalRoots) {
   }
 }
 
+TEST(ReplicatedLedger, APreparedVersionTheLedgerOutranIsAppliedAfresh) {
+  TestCluster c(3);
+  ASSERT_TRUE(c.Write(Put("alice", "100", /*create=*/true)).ok());
+  c.Settle();
+  const uint64_t lead = c.Leader();
+  const uint64_t used = c.node(lead).prepared_versions_used();
+  std::optional<Result<WriteResult>> result;
+  ASSERT_TRUE(c.node(lead)
+                  .Propose(Put("bob", "7"), [&](Result<WriteResult> r) { result = std::move(r); })
+                  .ok());
+  c.Round(/*tick=*/false);  // the leader persists the entry and prepares its version
+  ASSERT_FALSE(result.has_value());
+  // Something else writes the leader's ledger before the entry commits (here directly;
+  // in a cluster, a membership record): the prepared version is stale.
+  WriteBatch other;
+  other.Put("accounts", "carol", "1");
+  auto direct = c.node(lead).db()->Write({}, other);
+  ASSERT_TRUE(direct.ok());
+  for (int i = 0; i < 50 && !result.has_value(); ++i) c.Round(false);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status().ToString();
+  // Applied afresh on top of the other write, not from the stale preparation.
+  EXPECT_EQ((*result)->version, direct->version + 1);
+  EXPECT_EQ(c.node(lead).prepared_versions_used(), used);
+  auto bob = c.node(lead).db()->Get({}, "accounts", "bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->value_or(""), "7");
+  EXPECT_EQ(c.node(lead).latest().state_root, (*result)->state_root);
+}
+
 TEST(ReplicatedLedger, FailedCommandsFailEverywhereAndChangeNothing) {
   TestCluster c(3);
   WriteBatch missing_table;
