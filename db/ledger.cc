@@ -705,7 +705,9 @@ void LedgerImpl::RunWriter(Writer* w) {
     w->prepared = PrepareGroup(group, &accepted);
     if (w->prepared != nullptr) w->info = w->prepared->info;
   } else if (w->to_write != nullptr) {
-    Result<CommitInfo> written = WriteCommit(*w->to_write, w->sync);
+    Status current = CheckStillCurrent(*w->to_write);
+    Result<CommitInfo> written =
+        current.ok() ? WriteCommit(*w->to_write, w->sync) : Result<CommitInfo>(current);
     if (written.ok()) {
       w->info = *written;
     } else {
@@ -1080,21 +1082,27 @@ std::unique_ptr<LedgerImpl::PreparedCommit> LedgerImpl::PrepareGroup(
   return commit;
 }
 
-Result<CommitInfo> LedgerImpl::WriteCommit(PreparedCommit& commit, bool sync) {
-  if (!write_error_.ok()) return write_error_;
-  const uint64_t version = commit.info.version;
-  // A prepared version is written only onto the state it was built on: any commit in
-  // between (or a pruning, which republishes the state) makes it stale, and so does a
-  // change of the log key holders its entry key was split to.
+Status LedgerImpl::CheckStillCurrent(const PreparedCommit& commit) const {
+  // Written only onto the state it was built on: any commit since (or a pruning, which
+  // republishes the state) makes it stale, and so does a change of the log key holders
+  // its entry key was split to. (A group's own turn needs no such check: nothing else
+  // commits during it.)
+  const std::string version = std::to_string(commit.info.version);
   if (CurrentState() != commit.base) {
-    return Status::Aborted("the ledger changed after version " + std::to_string(version) +
+    return Status::Aborted("the ledger changed after version " + version +
                            " was prepared; write it again");
   }
   const logchain::KeyHolders holders = Holders();
   if (holders.threshold != commit.holders.threshold || holders.holders != commit.holders.holders) {
-    return Status::Aborted("the log key holders changed after version " + std::to_string(version) +
+    return Status::Aborted("the log key holders changed after version " + version +
                            " was prepared; write it again");
   }
+  return Status::OK();
+}
+
+Result<CommitInfo> LedgerImpl::WriteCommit(PreparedCommit& commit, bool sync) {
+  if (!write_error_.ok()) return write_error_;
+  const uint64_t version = commit.info.version;
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   rocksdb::Status s = rocks_->Write(write_options, &commit.batch);

@@ -162,6 +162,8 @@ class LedgerImpl final : public DB {
                                                std::vector<Writer*>* accepted);
   // Step 6: writes `commit` (synced if `sync`) and makes it the current state.
   Result<CommitInfo> WriteCommit(PreparedCommit& commit, bool sync);
+  // Aborted unless a commit prepared in an earlier turn may still be written.
+  Status CheckStillCurrent(const PreparedCommit& commit) const;
   Status CheckConflicts(const State& base, const ReadSet& reads,
                         const std::set<std::pair<uint64_t, crypto::Hash256>>& group_keys);
   Result<uint64_t> LastChange(uint64_t table_id, const crypto::Hash256& key_hash);
