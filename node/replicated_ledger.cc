@@ -702,7 +702,13 @@ Status ReplicatedLedger::ApplyEntry(const raft::Entry& entry) {
     applied_index_ = entry.index;
     return Status::OK();
   }
-  VELLUM_ASSIGN_OR_RETURN(NodeCommand command, OpenCommand(replication_key_, entry.data));
+  // The leader decrypted the command already when it prepared its version.
+  NodeCommand command;
+  if (PreparedFor(entry)) {
+    command = std::move(prepared_version_->command);
+  } else {
+    VELLUM_ASSIGN_OR_RETURN(command, OpenCommand(replication_key_, entry.data));
+  }
   VELLUM_RETURN_IF_ERROR(CheckAttestation(command));
   return ApplyCommand(entry, command);
 }
@@ -717,10 +723,11 @@ Status ReplicatedLedger::CheckAttestation(const NodeCommand& command) {
                               std::to_string(latest.version) + "): the replicas have diverged");
   }
   // One command, one ledger version, one ledger log entry: version v is log entry v.
-  if (v == latest.version && latest.log_index == v) {
-    // The usual case: nothing was applied since the proposal. The latest version's
-    // root is what its log entry records, without reading and proving the entry.
-    if (latest.state_root == command.attested_root) return Status::OK();
+  // The usual case: nothing was applied since the proposal. The latest version's root
+  // is what its log entry records, without reading and proving the entry (a mismatch
+  // takes the full check below, for its message).
+  if (v == latest.version && latest.log_index == v && latest.state_root == command.attested_root) {
+    return Status::OK();
   }
   VELLUM_ASSIGN_OR_RETURN(LogEntryInfo info, db_->GetLogEntry(v));
   if (info.version != v) {
@@ -814,15 +821,17 @@ ReplicatedLedger::CommandBatch ReplicatedLedger::BuildCommandBatch(
   return out;
 }
 
+bool ReplicatedLedger::PreparedFor(const raft::Entry& e) const {
+  return prepared_version_ && prepared_version_->index == e.index &&
+         prepared_version_->term == e.term;
+}
+
 void ReplicatedLedger::PrepareNextVersion(const std::vector<raft::Entry>& appended) {
   if (!alarm_.ok() || !is_leader()) return;
   for (const raft::Entry& e : appended) {
     if (e.index != applied_index_ + 1) continue;
     if (e.type != raft::EntryType::kNormal || e.data.empty()) return;
-    if (prepared_version_ && prepared_version_->index == e.index &&
-        prepared_version_->term == e.term) {
-      return;
-    }
+    if (PreparedFor(e)) return;
     // Anything that fails here fails again when the entry is applied, which reports it.
     Result<NodeCommand> command = OpenCommand(replication_key_, e.data);
     if (!command.ok()) return;
@@ -830,8 +839,8 @@ void ReplicatedLedger::PrepareNextVersion(const std::vector<raft::Entry>& append
     if (built.accepted == 0) return;
     Result<std::unique_ptr<PreparedWrite>> write = db_->PrepareWrite(built.batch);
     if (!write.ok()) return;
-    prepared_version_ =
-        PreparedVersion{e.index, e.term, std::move(built), std::move(write).value()};
+    prepared_version_ = PreparedVersion{e.index, e.term, std::move(command).value(),
+                                        std::move(built), std::move(write).value()};
     return;
   }
 }
@@ -842,8 +851,7 @@ Status ReplicatedLedger::ApplyCommand(const raft::Entry& entry, const NodeComman
   // write — and any ledger write since makes CommitPrepared refuse it.
   std::unique_ptr<PreparedWrite> prepared;
   CommandBatch built;
-  if (prepared_version_ && prepared_version_->index == entry.index &&
-      prepared_version_->term == entry.term) {
+  if (PreparedFor(entry)) {
     prepared = std::move(prepared_version_->write);
     built = std::move(prepared_version_->built);
   } else {

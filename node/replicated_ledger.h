@@ -268,6 +268,8 @@ class ReplicatedLedger {
   // committed only writes it. Nothing is changed; a prepared version that does not
   // match what applying finds is dropped.
   void PrepareNextVersion(const std::vector<raft::Entry>& appended);
+  // Whether prepared_version_ was made for entry `e` (same index and term).
+  bool PreparedFor(const raft::Entry& e) const;
   Status ApplyConfChange(const raft::Entry& entry);
   // Writes a membership change to the ledger with the applied index.
   Status RecordConfChange(const raft::Entry& entry, const raft::ConfChange& change);
@@ -317,6 +319,7 @@ class ReplicatedLedger {
   struct PreparedVersion {
     uint64_t index = 0;
     uint64_t term = 0;
+    NodeCommand command;  // the entry's command, decrypted
     CommandBatch built;
     std::unique_ptr<PreparedWrite> write;
   };
