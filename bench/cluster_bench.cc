@@ -80,6 +80,9 @@ DEFINE_string(vellum_node_bin, "", "vellum-node binary (default: <build>/tools/v
 DEFINE_string(etcd_bin, "/usr/bin/etcd", "etcd binary (Debian etcd-server 3.4).");
 DEFINE_double(cluster_ready_seconds, 60, "How long a cluster may take to elect a leader.");
 DEFINE_double(cluster_warmup_seconds, 1.0, "Unmeasured writes before each measurement.");
+DEFINE_string(cluster_node_flags, "",
+              "Extra flags for every vellum-node, comma-separated (e.g. --idle_poll_us=0); "
+              "printed with the conditions.");
 DEFINE_bool(cluster_keep_dir, false, "Keep the cluster benchmark's directory (logs, data).");
 
 namespace vellum::bench {
@@ -672,9 +675,9 @@ Result<std::vector<LoadResult>> RunVellum(const Setup& s) {
   Processes procs;
   for (int i = 1; i <= kNodes; ++i) {
     const std::string n = "n" + std::to_string(i);
-    VELLUM_RETURN_IF_ERROR(procs.Spawn("vellum-node " + n,
-                                       {node_bin, "--config", s.dir + "/" + n + "/node.yaml"},
-                                       s.dir + "/vellum-" + n + ".log"));
+    std::vector<std::string> argv = {node_bin, "--config", s.dir + "/" + n + "/node.yaml"};
+    for (const std::string& flag : SplitList(FLAGS_cluster_node_flags)) argv.push_back(flag);
+    VELLUM_RETURN_IF_ERROR(procs.Spawn("vellum-node " + n, argv, s.dir + "/vellum-" + n + ".log"));
   }
   std::vector<Endpoint> endpoints;
   for (const std::string& url : urls) {
@@ -866,7 +869,10 @@ std::string Conditions(const Setup& s) {
                 "warm-up, every client to the leader over one keep-alive connection",
                 kNodes, static_cast<unsigned long long>(s.value_size), s.seconds,
                 FLAGS_cluster_warmup_seconds);
-  return buf;
+  std::string conditions = buf;
+  conditions += FLAGS_cluster_node_flags.empty() ? ", vellum-node defaults"
+                                                 : ", vellum-node " + FLAGS_cluster_node_flags;
+  return conditions;
 }
 
 std::string Line(const char* system, const LoadResult& r) {

@@ -100,13 +100,14 @@ Status ParseDocument(const YAML::Node& root, const std::string& base_dir, NodeCo
   if (!root.IsMap()) return Status::InvalidArgument("the node config must be a YAML mapping");
   VELLUM_RETURN_IF_ERROR(
       top.CheckOnly({"node_id", "data_dir", "peer_listen", "client_listen", "initial_members",
-                     "tls", "keys", "raft", "sync", "log_format", "join"}));
+                     "tls", "keys", "raft", "sync", "idle_poll_us", "log_format", "join"}));
   VELLUM_RETURN_IF_ERROR(top.Number("node_id", true, &c->node_id));
   VELLUM_RETURN_IF_ERROR(top.String("data_dir", true, &c->data_dir));
   VELLUM_RETURN_IF_ERROR(top.String("peer_listen", true, &c->peer_listen));
   VELLUM_RETURN_IF_ERROR(top.String("client_listen", true, &c->client_listen));
   VELLUM_RETURN_IF_ERROR(top.Bool("sync", &c->sync));
   VELLUM_RETURN_IF_ERROR(top.Bool("join", &c->join));
+  VELLUM_RETURN_IF_ERROR(top.Number("idle_poll_us", false, &c->idle_poll_us));
   VELLUM_RETURN_IF_ERROR(top.String("log_format", false, &c->log_format));
 
   YAML::Node members = top.Get("initial_members");
@@ -218,6 +219,10 @@ Status NodeConfig::Validate() const {
   if (snapshot_fetch_timeout_ms < 1000) {
     return Status::InvalidArgument("raft.snapshot_fetch_timeout_ms must be at least 1000");
   }
+  if (idle_poll_us > 100'000) {
+    return Status::InvalidArgument("idle_poll_us must be 0 to 100000 (microseconds), got " +
+                                   std::to_string(idle_poll_us));
+  }
   if (log_format != "json" && log_format != "text") {
     return Status::InvalidArgument("log_format must be json or text, got '" + log_format + "'");
   }
@@ -294,6 +299,9 @@ std::string FormatNodeConfig(const NodeConfig& c) {
   }
   out << YAML::EndMap;
   out << YAML::Key << "sync" << YAML::Value << c.sync;
+  if (c.idle_poll_us != defaults.idle_poll_us) {
+    out << YAML::Key << "idle_poll_us" << YAML::Value << c.idle_poll_us;
+  }
   if (c.join) out << YAML::Key << "join" << YAML::Value << true;
   out << YAML::Key << "log_format" << YAML::Value << c.log_format;
   out << YAML::EndMap;

@@ -84,6 +84,13 @@ struct NodeConfig {
   // fsync the Raft log and the ledger before acknowledging (keep it on: with it off a
   // node may lose acknowledged writes when its machine crashes).
   bool sync = true;
+  // A thread of the node (event loop, peer transport, client API) that runs out of
+  // work polls for more for up to idle_poll_us before it sleeps, because waking a
+  // sleeping thread costs tens of microseconds, several times per write. Adaptive
+  // (base/idle_poll.h): a thread stops polling while nothing arrives within the
+  // budget, so an idle node barely polls; under light steady load the node's threads
+  // keep their CPUs busy. 0 turns it off (every wait sleeps); at most 100000.
+  uint32_t idle_poll_us = 1000;
   // "json" (one object per line) or "text" (key=value).
   std::string log_format = "json";
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "base/idle_poll.h"
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -103,6 +104,7 @@ bool NodeServer::Impl::Post(std::function<void()> task) {
     std::lock_guard lock(mu);
     if (loop_stopping) return false;
     tasks.push_back(std::move(task));
+    tasks_pending.store(true, std::memory_order_release);
   }
   cv.notify_one();
   return true;
@@ -112,13 +114,18 @@ void NodeServer::Impl::Loop() {
   using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(config.tick_ms);
   auto next_tick = Clock::now() + tick;
+  IdlePoller idle_poller(std::chrono::microseconds(config.idle_poll_us));
   for (;;) {
     std::deque<std::function<void()>> batch;
+    // Out of work: look for more for a moment before sleeping (base/idle_poll.h).
+    idle_poller.Poll(
+        [&] { return tasks_pending.load(std::memory_order_acquire) || Clock::now() >= next_tick; });
     {
       std::unique_lock lock(mu);
       cv.wait_until(lock, next_tick, [&] { return loop_stopping || !tasks.empty(); });
       if (loop_stopping) break;
       batch.swap(tasks);
+      tasks_pending.store(false, std::memory_order_relaxed);
     }
     for (std::function<void()>& task : batch) task();
     bool ticked = false;
@@ -572,6 +579,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   to.private_key_pem = tls_key.Clone();
   to.signer = &impl->membership->signer();
   to.measurement = measurement;
+  to.idle_poll_us = config.idle_poll_us;
   Membership* membership = impl->membership.get();
   to.authorize_peer = [membership](const raft::PeerIdentity& identity) {
     return membership->AuthorizePeer(identity);
@@ -600,6 +608,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeConfig& config,
   ho.certificate_pem = cert_pem;
   ho.private_key_pem = std::move(tls_key);
   ho.metrics = impl->metrics;
+  ho.idle_poll_us = config.idle_poll_us;
   ho.log = [log](std::string_view line) { log->Line(line); };
   Result<std::unique_ptr<http::HttpsServer>> server =
       http::HttpsServer::Start(std::move(ho), impl->MakeRouter());

@@ -6,6 +6,7 @@
 #ifndef VELLUM_NODE_NODE_SERVER_IMPL_H_
 #define VELLUM_NODE_NODE_SERVER_IMPL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -75,6 +76,7 @@ struct NodeServer::Impl {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::function<void()>> tasks;
+  std::atomic<bool> tasks_pending{false};  // written under mu, read by the idle poll
   bool loop_stopping = false;
   bool stopped = false;
 

@@ -26,6 +26,9 @@ DEFINE_string(client_listen, "", "Overrides client_listen: host:port of the clie
 DEFINE_uint32(tick_ms, 0, "Overrides tick_ms: the Raft tick in milliseconds.");
 DEFINE_int32(election_ticks, 0, "Overrides election_ticks.");
 DEFINE_int32(heartbeat_ticks, 0, "Overrides heartbeat_ticks.");
+DEFINE_int64(idle_poll_us, -1,
+             "Overrides idle_poll_us: how long (microseconds) an idle node thread polls for "
+             "work before it sleeps; 0 never polls (-1: the config file's value).");
 DEFINE_string(log_format, "", "Overrides log_format: json or text.");
 DEFINE_string(sync, "", "Overrides sync: true or false (keep it true in production).");
 
@@ -71,6 +74,13 @@ int main(int argc, char** argv) {
   if (Overridden("tick_ms")) config.tick_ms = FLAGS_tick_ms;
   if (Overridden("election_ticks")) config.election_ticks = FLAGS_election_ticks;
   if (Overridden("heartbeat_ticks")) config.heartbeat_ticks = FLAGS_heartbeat_ticks;
+  if (Overridden("idle_poll_us")) {
+    if (FLAGS_idle_poll_us < 0 || FLAGS_idle_poll_us > 100'000) {
+      std::cerr << "vellum-node: --idle_poll_us must be 0 to 100000\n";
+      return 2;
+    }
+    config.idle_poll_us = static_cast<uint32_t>(FLAGS_idle_poll_us);
+  }
   if (Overridden("log_format")) config.log_format = FLAGS_log_format;
   if (Overridden("sync")) {
     if (FLAGS_sync != "true" && FLAGS_sync != "false") {

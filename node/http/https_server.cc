@@ -63,6 +63,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/idle_poll.h"
 #include "crypto/openssl_util.h"
 #include "node/http/percent.h"
 #include "vellum/check.h"
@@ -798,10 +799,13 @@ Status Server::Init() {
                               {"port", std::to_string(port)},
                               {"io_threads", std::to_string(options.io_threads)}});
   for (int i = 0; i < options.io_threads; ++i) {
-    threads.emplace_back([this] {
+    // One polling thread is enough to catch the next request without a wake-up; the
+    // others would only compete with it for the same handlers.
+    const std::chrono::microseconds poll(i == 0 ? options.idle_poll_us : 0);
+    threads.emplace_back([this, poll] {
       while (true) {
         try {
-          io->run();
+          RunWithIdlePolling(*io, poll);
           return;
         } catch (const std::exception& e) {
           // Only a bug gets here (handlers' own exceptions are caught); keep serving.

@@ -73,6 +73,10 @@ struct HttpsServerOptions {
   uint32_t handler_timeout_ms = 10000;         // no response by then: 504
   uint32_t stop_timeout_ms = 5000;             // Stop(): in-flight requests get this long
   int io_threads = 2;
+  // The first I/O thread, when it runs out of work, polls for more for up to this
+  // long before it sleeps (base/idle_poll.h: adaptive, it stops while polling does
+  // not pay); 0 never polls.
+  uint32_t idle_poll_us = 0;
 
   // Where the server's metrics go and /metrics reads from; a fresh registry when null.
   std::shared_ptr<MetricsRegistry> metrics;

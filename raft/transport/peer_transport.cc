@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/idle_poll.h"
 #include "crypto/openssl_util.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
@@ -382,7 +383,7 @@ struct PeerTransport::Impl {
       Log("transport_started", {{"node_id", std::to_string(options.self_id)},
                                 {"listen_addr", options.listen_address},
                                 {"port", std::to_string(port)}});
-      io.run();
+      RunWithIdlePolling(io, std::chrono::microseconds(options.idle_poll_us));
     });
     return Status::OK();
   }

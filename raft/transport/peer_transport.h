@@ -78,6 +78,10 @@ struct PeerTransportOptions {
   uint32_t handshake_timeout_ms = 5000;
   // Inbound connections open at once (handshaking or established); more are refused.
   size_t max_inbound_connections = 256;
+  // The I/O thread, once out of work, polls for more for up to this long before it
+  // sleeps (base/idle_poll.h: adaptive, it stops while polling does not pay); 0 never
+  // polls.
+  uint32_t idle_poll_us = 0;
 };
 
 class PeerTransport {

@@ -57,6 +57,7 @@ TEST(NodeConfig, FullConfigParsesAndResolvesPaths) {
   EXPECT_EQ(c->election_ticks, 20);
   EXPECT_EQ(c->heartbeat_ticks, 1);  // the default
   EXPECT_EQ(c->log_format, "json");
+  EXPECT_EQ(c->idle_poll_us, 1000u);  // the default
 }
 
 TEST(NodeConfig, FormattedConfigParsesBack) {
@@ -102,6 +103,17 @@ TEST(NodeConfig, MistakesAreErrorsNamingTheKey) {
   ExpectError(Replace(kFull, "  holder_key: holder.key\n", ""), "keys.holder_key");
   ExpectError("- just\n- a list\n", "mapping");
   ExpectError("", "mapping");
+}
+
+TEST(NodeConfig, IdlePollParsesAndRoundTrips) {
+  auto c = ParseNodeConfig(Replace(kFull, "sync: true", "sync: true\nidle_poll_us: 0"), "");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->idle_poll_us, 0u);
+  auto again = ParseNodeConfig(FormatNodeConfig(*c), "");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->idle_poll_us, 0u);
+  ExpectError(Replace(kFull, "sync: true", "sync: true\nidle_poll_us: 100001"), "idle_poll_us");
+  ExpectError(Replace(kFull, "sync: true", "sync: true\nidle_poll_us: -1"), "idle_poll_us");
 }
 
 TEST(NodeConfig, SnapshotSettingsParseAndRoundTrip) {
